@@ -1,0 +1,1 @@
+"""Django integration: app, middleware, views, checks and the heartbeat engine."""

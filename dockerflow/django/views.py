@@ -1,0 +1,94 @@
+"""The Dockerflow endpoints. Thin: the logic lives in ``heartbeat`` and ``version``.
+
+The same views serve both ways of mounting them: answered early by
+``DockerflowMiddleware``, or through ``include("dockerflow.django.urls")``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.module_loading import import_string
+
+from ..version import VersionFileError
+from . import heartbeat as heartbeat_engine
+from .conf import conf
+from .signals import heartbeat_failed, heartbeat_passed
+
+logger = logging.getLogger("dockerflow.django")
+
+ALLOWED_METHODS = ("GET", "HEAD")
+
+View = Callable[[HttpRequest], HttpResponse]
+
+
+def _json(body: dict[str, Any], status: int = 200) -> JsonResponse:
+    return JsonResponse(body, status=status)
+
+
+def probe(view: View) -> View:
+    """Common rules of every probe endpoint: GET/HEAD only and never cached."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method not in ALLOWED_METHODS:
+            response: HttpResponse = _json(
+                {"error": f"method {request.method} not allowed"}, status=405
+            )
+            response["Allow"] = ", ".join(ALLOWED_METHODS)
+        else:
+            response = view(request)
+        response["Cache-Control"] = "no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    return wrapper
+
+
+def _version_callback() -> Callable[..., Any]:
+    callback = conf.VERSION_CALLBACK
+    if isinstance(callback, str):
+        return import_string(callback)  # type: ignore[no-any-return]
+    return callback
+
+
+@probe
+def version(request: HttpRequest) -> HttpResponse:
+    """Serve ``version.json`` as JSON: 404 when missing, 500 when malformed."""
+    try:
+        version_json = _version_callback()(getattr(settings, "BASE_DIR", None))
+    except VersionFileError as exc:
+        logger.error("Cannot serve /__version__: %s", exc)
+        return _json({"error": f"version.json {exc.problem}"}, status=500)
+    except Exception:
+        logger.exception("Cannot serve /__version__: the version callback raised")
+        return _json({"error": "the version callback failed"}, status=500)
+    if version_json is None:
+        return _json({"error": "version.json not found"}, status=404)
+    return _json(version_json)
+
+
+@probe
+def lbheartbeat(request: HttpRequest) -> HttpResponse:
+    """Answer 200 without touching any backing service (load-balancer liveness)."""
+    return HttpResponse(b"", content_type="text/plain")
+
+
+def show_details() -> bool:
+    """Whether heartbeat responses include ``checks`` and ``details``."""
+    return bool(settings.DEBUG) or conf.HEARTBEAT_SHOW_DETAILS
+
+
+@probe
+def heartbeat(request: HttpRequest) -> HttpResponse:
+    """Run the configured checks; 200 when healthy, the failure status otherwise."""
+    result = heartbeat_engine.run()
+    signal = heartbeat_failed if result.failed else heartbeat_passed
+    signal.send(sender=heartbeat, level=result.level)
+    status = conf.HEARTBEAT_FAILED_STATUS_CODE if result.failed else 200
+    return _json(result.payload(details=show_details()), status=status)

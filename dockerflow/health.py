@@ -1,0 +1,31 @@
+"""Stable ids of every check message this library emits.
+
+Ids are part of the public contract: projects silence them with
+``SILENCED_SYSTEM_CHECKS`` and alert on them, so an id never changes meaning.
+The ``dockerflow.health.*`` ids that Mozilla's ``dockerflow`` package defines keep
+their numbers and meanings here. Each id is used in exactly one place
+(``tests/test_health_ids.py`` enforces uniqueness).
+"""
+
+from __future__ import annotations
+
+# --- Heartbeat checks (shared with Mozilla's dockerflow package) -------------
+INFO_CANT_CHECK_MIGRATIONS = "dockerflow.health.I001"
+WARNING_UNAPPLIED_MIGRATION = "dockerflow.health.W001"
+ERROR_CANNOT_CONNECT_DATABASE = "dockerflow.health.E001"
+ERROR_UNUSABLE_DATABASE = "dockerflow.health.E002"
+ERROR_MISCONFIGURED_DATABASE = "dockerflow.health.E003"
+ERROR_CANNOT_CONNECT_REDIS = "dockerflow.health.E004"
+ERROR_MISSING_REDIS_CLIENT = "dockerflow.health.E005"
+ERROR_MISCONFIGURED_REDIS = "dockerflow.health.E006"
+ERROR_REDIS_PING_FAILED = "dockerflow.health.E007"
+# E008-E010 belong to Mozilla's Flask integration and are never reused here.
+
+# --- Heartbeat engine (ours): E011-E049, W002-W019 ---------------------------
+
+# --- Configuration problems, reported by ``manage.py check`` at start-up -----
+CONFIG_BASE_DIR_MISSING = "dockerflow.config.E001"
+CONFIG_SETTING_WRONG_TYPE = "dockerflow.config.E002"
+CONFIG_VERSION_CALLBACK_IMPORT = "dockerflow.config.E003"
+CONFIG_MIDDLEWARE_NOT_FIRST = "dockerflow.config.W001"
+# Heartbeat configuration (bad DOCKERFLOW_CHECKS entries): E010-E029.
