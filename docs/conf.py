@@ -6,6 +6,7 @@ import os
 import sys
 
 import django
+from sphinx.application import Sphinx
 
 sys.path.insert(0, os.path.abspath(".."))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -31,3 +32,13 @@ html_theme = "furo"
 html_title = "dockerflow"
 exclude_patterns = ["_build"]
 nitpicky = False
+
+
+def setup(app: Sphinx) -> None:
+    """Add the ``setting`` directive and role used by settings.rst.
+
+    ``.. setting:: DOCKERFLOW_X`` declares a setting (tests/test_docs_settings.py
+    reads these declarations and compares them with ``dockerflow.django.conf.SETTINGS``);
+    ``:setting:`DOCKERFLOW_X``` links to it from any page.
+    """
+    app.add_object_type("setting", "setting", indextemplate="pair: %s; setting")
