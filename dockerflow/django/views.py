@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -31,8 +32,42 @@ def _json(body: dict[str, Any], status: int = 200) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
-def probe(view: View) -> View:
-    """Common rules of every probe endpoint: GET/HEAD only and never cached."""
+def draining() -> bool:
+    """Whether ``DOCKERFLOW_DRAIN_FILE`` is set and the file exists.
+
+    One ``stat`` and no state kept in the process, so every worker of a
+    container sees the file appear or go on its very next probe.
+    """
+    path = conf.DRAIN_FILE
+    if path is None:
+        return False
+    try:
+        os.stat(path)
+    except OSError:
+        # Missing, or not reachable (a parent is not a directory, no search
+        # permission): serve normally rather than take the instance out.
+        return False
+    return True
+
+
+DRAINING_BODY = {
+    "status": "draining",
+    "detail": "this instance is draining: it is being taken out of service",
+}
+
+
+@overload
+def probe(view: View, *, drain: bool = ...) -> View: ...
+@overload
+def probe(view: None = ..., *, drain: bool = ...) -> Callable[[View], View]: ...
+def probe(view: View | None = None, *, drain: bool = False) -> View | Callable[[View], View]:
+    """Common rules of every probe endpoint: GET/HEAD only and never cached.
+
+    With ``drain=True`` (``@probe(drain=True)``) the endpoint answers 503
+    while the drain file exists, before running the view.
+    """
+    if view is None:
+        return functools.partial(probe, drain=drain)
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest) -> HttpResponse:
@@ -41,6 +76,8 @@ def probe(view: View) -> View:
                 {"error": f"method {request.method} not allowed"}, status=405
             )
             response["Allow"] = ", ".join(ALLOWED_METHODS)
+        elif drain and draining():
+            response = _json(DRAINING_BODY, status=503)
         else:
             response = view(request)
         response["Cache-Control"] = "no-store"
@@ -73,7 +110,7 @@ def version(request: HttpRequest) -> HttpResponse:
     return _json(version_json)
 
 
-@probe
+@probe(drain=True)
 def lbheartbeat(request: HttpRequest) -> HttpResponse:
     """Answer 200 without touching any backing service (load-balancer liveness)."""
     return HttpResponse(b"", content_type="text/plain")
@@ -84,7 +121,7 @@ def show_details() -> bool:
     return bool(settings.DEBUG) or conf.HEARTBEAT_SHOW_DETAILS
 
 
-@probe
+@probe(drain=True)
 def heartbeat(request: HttpRequest) -> HttpResponse:
     """Run the configured checks; 200 when healthy, the failure status otherwise."""
     result = heartbeat_engine.run()

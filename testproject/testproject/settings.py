@@ -131,3 +131,5 @@ LOGGING = {
 }
 
 DOCKERFLOW_HEARTBEAT_TIMEOUT = float(os.environ.get("DOCKERFLOW_HEARTBEAT_TIMEOUT", "5"))
+# Drain mode: while this file exists the probes answer 503 (unset: off).
+DOCKERFLOW_DRAIN_FILE = os.environ.get("DOCKERFLOW_DRAIN_FILE") or None
