@@ -29,3 +29,6 @@ CONFIG_SETTING_WRONG_TYPE = "dockerflow.config.E002"
 CONFIG_VERSION_CALLBACK_IMPORT = "dockerflow.config.E003"
 CONFIG_MIDDLEWARE_NOT_FIRST = "dockerflow.config.W001"
 # Heartbeat configuration (bad DOCKERFLOW_CHECKS entries): E010-E029.
+
+# --- Security configuration (the /__error__ guard): E050-E059, W050-W059 ------
+CONFIG_ERROR_ENDPOINT_UNREACHABLE = "dockerflow.config.W050"

@@ -92,9 +92,10 @@ def check_settings_types(
             continue
         value = getattr(settings, name)
         if not spec.validate(value):
+            shown = f"a {type(value).__name__} (value hidden)" if spec.secret else repr(value)
             errors.append(
                 checks.Error(
-                    f"{name} is {value!r}; it must be {spec.expected}.",
+                    f"{name} is {shown}; it must be {spec.expected}.",
                     hint=f"Fix or remove {name} in your settings.",
                     id=health.CONFIG_SETTING_WRONG_TYPE,
                 )
@@ -147,7 +148,29 @@ def check_middleware_first(
     return []
 
 
+def check_error_endpoint(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Warn when ``/__error__`` is switched on but its guard lets no request through."""
+    if conf.ERROR_ENDPOINT and conf.ERROR_ENDPOINT_TOKEN is None and not settings.DEBUG:
+        return [
+            checks.Warning(
+                "DOCKERFLOW_ERROR_ENDPOINT is True but /__error__ is not served: "
+                "DOCKERFLOW_ERROR_ENDPOINT_TOKEN is not set and DEBUG is False.",
+                hint="Set DOCKERFLOW_ERROR_ENDPOINT_TOKEN to a secret and send it in the "
+                "X-Dockerflow-Error-Token header, or turn DOCKERFLOW_ERROR_ENDPOINT off.",
+                id=health.CONFIG_ERROR_ENDPOINT_UNREACHABLE,
+            )
+        ]
+    return []
+
+
 def register() -> None:
     """Register the configuration checks with Django's check framework."""
-    for check in (check_settings_types, check_version_callback, check_middleware_first):
+    for check in (
+        check_settings_types,
+        check_version_callback,
+        check_middleware_first,
+        check_error_endpoint,
+    ):
         checks.register(check, "dockerflow")

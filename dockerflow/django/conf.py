@@ -23,6 +23,9 @@ DEFAULT_CHECKS = (
 
 LEVEL_NAMES = ("warning", "error")
 
+#: The shortest ``DOCKERFLOW_ERROR_ENDPOINT_TOKEN`` accepted.
+ERROR_TOKEN_MIN_LENGTH = 16
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -32,6 +35,8 @@ class Setting:
     default: Any
     expected: str
     validate: Callable[[Any], bool]
+    #: A secret's value is never shown, not even in the start-up check's message.
+    secret: bool = False
 
 
 def _is_bool(value: Any) -> bool:
@@ -73,6 +78,17 @@ def _is_optional_path(value: Any) -> bool:
 
 def _is_level_name(value: Any) -> bool:
     return isinstance(value, str) and value.lower() in LEVEL_NAMES
+
+
+def _is_error_token(value: Any) -> bool:
+    # Sent in a header, so printable ASCII; long enough not to be guessed.
+    return value is None or (
+        isinstance(value, str)
+        and len(value) >= ERROR_TOKEN_MIN_LENGTH
+        and value.isascii()
+        and value.isprintable()
+        and value.strip() == value
+    )
 
 
 def _is_header_name(value: Any) -> bool:
@@ -155,6 +171,14 @@ SETTINGS: dict[str, Setting] = {
             "True or False",
             _is_bool,
         ),
+        Setting(
+            "DOCKERFLOW_ERROR_ENDPOINT_TOKEN",
+            None,
+            f"None or a string of at least {ERROR_TOKEN_MIN_LENGTH} printable ASCII "
+            "characters without surrounding spaces",
+            _is_error_token,
+            secret=True,
+        ),
     )
 }
 
@@ -232,6 +256,12 @@ class Conf:
     def ERROR_ENDPOINT(self) -> bool:
         """Serve ``/__error__`` (raises on purpose to test error reporting)."""
         return bool(_get("DOCKERFLOW_ERROR_ENDPOINT"))
+
+    @property
+    def ERROR_ENDPOINT_TOKEN(self) -> str | None:
+        """The secret ``/__error__`` wants in ``X-Dockerflow-Error-Token`` (None: DEBUG only)."""
+        value = _get("DOCKERFLOW_ERROR_ENDPOINT_TOKEN")
+        return None if value is None else str(value)
 
 
 conf = Conf()

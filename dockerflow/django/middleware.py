@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponseBase
 
 from ..logging import get_or_generate_request_id, request_id_context
@@ -24,6 +25,20 @@ PROBES: dict[str, views.View] = {
 }
 #: Probes whose work may block (run in a thread under ASGI).
 BLOCKING_PROBES = frozenset({"/__heartbeat__"})
+#: ``/__error__`` is no probe: when allowed it is a normal, logged request whose
+#: exception takes Django's usual path (``handler500``, ``got_request_exception``).
+ERROR_PATHS = frozenset({"/__error__", "/__error__/"})
+_error_view = convert_exception_to_response(views.raise_error)
+
+
+def _wants_error(request: HttpRequest) -> bool:
+    return request.path_info in ERROR_PATHS and views.error_endpoint_allowed(request)
+
+
+def _error_response(request: HttpRequest) -> HttpResponseBase:
+    response = _error_view(request)
+    assert isinstance(response, HttpResponseBase)  # the wrapped view is sync
+    return response
 
 
 def match_probe(path: str) -> str | None:
@@ -60,7 +75,7 @@ class DockerflowMiddleware:
         if probe is not None:
             return PROBES[probe](request)
         start = self._start(request)
-        response = self.get_response(request)
+        response = _error_response(request) if _wants_error(request) else self.get_response(request)
         assert isinstance(response, HttpResponseBase)
         self._log_summary(request, response, start)
         return response
@@ -73,7 +88,12 @@ class DockerflowMiddleware:
                 return await sync_to_async(view)(request)
             return view(request)
         start = self._start(request)
-        response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
+        response: HttpResponseBase
+        if _wants_error(request):
+            # handler500 may touch the database: keep it out of the event loop.
+            response = await sync_to_async(_error_response)(request)
+        else:
+            response = await self.get_response(request)  # type: ignore[misc]
         self._log_summary(request, response, start)
         return response
 

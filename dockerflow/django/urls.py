@@ -16,4 +16,5 @@ urlpatterns = [
     re_path(r"^__version__/?$", views.version, name="version"),
     re_path(r"^__heartbeat__/?$", views.heartbeat, name="heartbeat"),
     re_path(r"^__lbheartbeat__/?$", views.lbheartbeat, name="lbheartbeat"),
+    re_path(r"^__error__/?$", views.error, name="error"),
 ]

@@ -7,13 +7,15 @@ The same views serve both ways of mounting them: answered early by
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import logging
 import os
 from collections.abc import Callable
 from typing import Any, overload
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.module_loading import import_string
 
 from ..version import VersionFileError
@@ -79,7 +81,13 @@ def probe(view: View | None = None, *, drain: bool = False) -> View | Callable[[
         elif drain and draining():
             response = _json(DRAINING_BODY, status=503)
         else:
-            response = view(request)
+            try:
+                response = view(request)
+            except Exception:
+                # A probe answers JSON whatever happens: never Django's HTML error
+                # page, never a traceback. The details go to the log.
+                logger.exception("The %s endpoint failed", view.__name__)
+                response = _json({"error": "internal error"}, status=500)
         response["Cache-Control"] = "no-store"
         response["X-Content-Type-Options"] = "nosniff"
         return response
@@ -129,3 +137,52 @@ def heartbeat(request: HttpRequest) -> HttpResponse:
     signal.send(sender=heartbeat, level=result.level)
     status = conf.HEARTBEAT_FAILED_STATUS_CODE if result.failed else 200
     return _json(result.payload(details=show_details()), status=status)
+
+
+#: The request header that carries ``DOCKERFLOW_ERROR_ENDPOINT_TOKEN``.
+ERROR_TOKEN_HEADER = "X-Dockerflow-Error-Token"  # noqa: S105 - a header name
+
+
+class ErrorEndpointCalled(Exception):
+    """Raised on purpose by ``/__error__``, so a project can test its error reporting."""
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8", "replace")).digest()
+
+
+def error_endpoint_allowed(request: HttpRequest) -> bool:
+    """Whether ``request`` may reach ``/__error__``.
+
+    Off unless ``DOCKERFLOW_ERROR_ENDPOINT`` is True. Then, with
+    ``DOCKERFLOW_ERROR_ENDPOINT_TOKEN`` set, the request must carry that token in
+    the ``X-Dockerflow-Error-Token`` header; without a token only a ``DEBUG``
+    project serves it.
+    """
+    if not conf.ERROR_ENDPOINT:
+        return False
+    token = conf.ERROR_ENDPOINT_TOKEN
+    if token is None:
+        return bool(settings.DEBUG)
+    # Comparing fixed-length digests in constant time reveals neither the
+    # token's content nor its length through response timing.
+    offered = request.headers.get(ERROR_TOKEN_HEADER, "")
+    return hmac.compare_digest(_digest(offered), _digest(token))
+
+
+def raise_error(request: HttpRequest) -> HttpResponse:
+    """Raise :class:`ErrorEndpointCalled`; the caller has applied the guard.
+
+    The exception goes through Django's usual handling (``got_request_exception``,
+    ``handler500``, the ``django.request`` log), which is what error reporting
+    tools hook into.
+    """
+    logger.error("The /__error__ endpoint was called")
+    raise ErrorEndpointCalled("This is a test exception from the /__error__ endpoint.")
+
+
+def error(request: HttpRequest) -> HttpResponse:
+    """``/__error__`` for URLconf mounting: raise, or 404 when the guard refuses."""
+    if not error_endpoint_allowed(request):
+        raise Http404
+    return raise_error(request)
