@@ -203,3 +203,24 @@ def test_exit_statuses_of_the_process(tmp_path: Path) -> None:
     assert "DOCKERFLOW_DRAIN_FILE is not set" in unset.stderr
     usage = run_command("--no-such-option", drain_file=path)
     assert usage.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (errno.ENOENT, "does not accept new files"),  # /proc answers so as root
+        (errno.ENOSPC, os.strerror(errno.ENOSPC)),
+    ],
+)
+def test_other_creation_failures_are_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, reason: str
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "open", refuse)
+    with override_settings(DOCKERFLOW_DRAIN_FILE=str(tmp_path / "drain")):
+        error = command_error()
+    assert error.returncode == 1
+    assert f"Cannot create the drain file {tmp_path / 'drain'}: " in str(error)
+    assert reason in str(error)
