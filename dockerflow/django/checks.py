@@ -91,7 +91,11 @@ def check_settings_types(
         if not hasattr(settings, name):
             continue
         value = getattr(settings, name)
-        if not spec.validate(value):
+        try:
+            valid = spec.validate(value)
+        except Exception:  # a hostile value must give E002, never crash `manage.py check`
+            valid = False
+        if not valid:
             shown = f"a {type(value).__name__} (value hidden)" if spec.secret else repr(value)
             errors.append(
                 checks.Error(
@@ -109,12 +113,18 @@ def check_version_callback(
     """Check that the version callback imports and, for the default one, that BASE_DIR is set."""
     callback = conf.VERSION_CALLBACK
     if isinstance(callback, str):
+        problem = ""
         try:
-            import_string(callback)
-        except ImportError as exc:
+            imported = import_string(callback)
+        except Exception as exc:  # a module that raises on import, too
+            problem = f"cannot be imported: {exc}"
+        else:
+            if not callable(imported):
+                problem = f"is not callable (it is a {type(imported).__name__})"
+        if problem:
             return [
                 checks.Error(
-                    f"DOCKERFLOW_VERSION_CALLBACK {callback!r} cannot be imported: {exc}",
+                    f"DOCKERFLOW_VERSION_CALLBACK {callback!r} {problem}",
                     id=health.CONFIG_VERSION_CALLBACK_IMPORT,
                 )
             ]

@@ -57,7 +57,8 @@ def _is_number(value: Any, *, minimum: float, inclusive: bool) -> bool:
 
 def _is_status_code(value: Any) -> bool:
     # Mozilla's package accepted a string such as "503"; keep accepting it.
-    if isinstance(value, str) and value.isdigit():
+    # Only ASCII digits: "²".isdigit() is true, yet int("²") raises.
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     return isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599
 
@@ -92,7 +93,13 @@ def _is_error_token(value: Any) -> bool:
 
 
 def _is_header_name(value: Any) -> bool:
-    return isinstance(value, str) and value != "" and all(c.isalnum() or c in "-_" for c in value)
+    # HTTP header names are ASCII tokens; "é".isalnum() is true.
+    return (
+        isinstance(value, str)
+        and value != ""
+        and value.isascii()
+        and all(c.isalnum() or c in "-_" for c in value)
+    )
 
 
 SETTINGS: dict[str, Setting] = {

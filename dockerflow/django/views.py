@@ -15,8 +15,10 @@ from collections.abc import Callable
 from typing import Any, overload
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.module_loading import import_string
+from django.views.decorators.csrf import csrf_exempt
 
 from ..version import VersionFileError
 from . import heartbeat as heartbeat_engine
@@ -92,7 +94,10 @@ def probe(view: View | None = None, *, drain: bool = False) -> View | Callable[[
         response["X-Content-Type-Options"] = "nosniff"
         return response
 
-    return wrapper
+    # Mounted with include() the views run after the project's middleware: a
+    # probe must not need a login (LoginRequiredMiddleware) nor a CSRF token
+    # (a POST gets 405, not 403). Neither reads or changes any state.
+    return login_not_required(csrf_exempt(wrapper))
 
 
 def _version_callback() -> Callable[..., Any]:
