@@ -1,0 +1,1 @@
+"""A stand-in for the ``statsd`` package: records calls instead of sending UDP packets."""
