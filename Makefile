@@ -45,6 +45,10 @@ docs: $(STAMP)  ## build the Sphinx docs, warnings as errors
 bench: $(STAMP)  ## benchmarks side by side with Mozilla's dockerflow (ratios)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+SOAK_SECONDS ?= 90
+soak: $(STAMP)  ## servers under wrk load while PostgreSQL and Redis fail ($$SOAK_SECONDS per server)
+	$(BIN)/python soak/soak.py --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
+
 matrix:  ## the suite on Django 5.2/6.0/6.1 x every Python 3.10-3.13 present
 	$(PYTHON) scripts/matrix.py
 

@@ -133,3 +133,10 @@ LOGGING = {
 DOCKERFLOW_HEARTBEAT_TIMEOUT = float(os.environ.get("DOCKERFLOW_HEARTBEAT_TIMEOUT", "5"))
 # Drain mode: while this file exists the probes answer 503 (unset: off).
 DOCKERFLOW_DRAIN_FILE = os.environ.get("DOCKERFLOW_DRAIN_FILE") or None
+# The heartbeat's checks, as comma-separated dotted paths (unset: the library's defaults).
+if os.environ.get("DOCKERFLOW_CHECKS"):
+    DOCKERFLOW_CHECKS = env_list("DOCKERFLOW_CHECKS", "")
+DOCKERFLOW_SUMMARY_LOG_PROBES = env_bool("DOCKERFLOW_SUMMARY_LOG_PROBES", False)
+# /__error__ (raises on purpose): off unless asked for, and then it needs the token.
+DOCKERFLOW_ERROR_ENDPOINT = env_bool("DOCKERFLOW_ERROR_ENDPOINT", False)
+DOCKERFLOW_ERROR_ENDPOINT_TOKEN = os.environ.get("DOCKERFLOW_ERROR_ENDPOINT_TOKEN") or None

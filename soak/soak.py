@@ -1,0 +1,673 @@
+"""The soak: testproject under real servers and load while PostgreSQL and Redis fail.
+
+``make soak`` (``python soak/soak.py``) serves testproject under gunicorn (4
+workers) and then uvicorn (2 workers), against the machine's PostgreSQL and
+Redis reached through fault proxies, and drives it with wrk for a bounded time:
+normal pages, ``/__heartbeat__`` and ``/__lbheartbeat__``. Meanwhile the
+proxies cut and heal the database and Redis on a fixed schedule, a prober
+times every heartbeat from the client's side, and a sampler watches the
+database connections (``pg_stat_activity``) and the servers' memory (RSS).
+
+Afterwards it reads the server's whole log and prints, per server:
+
+* requests served;
+* non-2xx answers (and failed requests) on ``/__lbheartbeat__`` (target 0);
+* heartbeats answered within the heartbeat timeout plus a margin (target 100%),
+  and heartbeats that told the truth about the services (target 100%);
+* ``request.summary`` lines: one valid JSON line for every answered request
+  (nothing lost, nothing duplicated);
+* database connections: the most seen at once (target: a fixed bound);
+* memory: the workers' RSS after warm-up and at the end (target: flat).
+
+It exits 1 when a target is missed, 2 when it could not run. Only loopback
+traffic; everything it starts (servers, wrk, proxies) is stopped by PID.
+Usage: ``python soak/soak.py [--seconds N] [--servers gunicorn,uvicorn]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import TESTPROJECT, Server, running_server  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.faultproxy import FaultProxy
+
+LUA = Path(__file__).resolve().parent / "mix.lua"
+AGENT = "dockerflow-soak"
+
+#: wrk threads (one connection each) and their roles; see mix.lua.
+WRK_ROLES = ("pages", "lb", "hb", "pages", "lb")
+#: Heartbeat timeout the servers run with, and the margin a probe may add.
+HEARTBEAT_TIMEOUT = 1.0
+HEARTBEAT_MARGIN = 1.0
+#: Seconds between two probes of the client-side heartbeat prober.
+PROBE_INTERVAL = 0.2
+SAMPLE_INTERVAL = 0.5
+#: Database connections one worker process may hold at once: its request's
+#: persistent connection plus the heartbeat's checks.
+CONNECTIONS_PER_WORKER = 3
+#: Memory is flat when the workers' total RSS at the end exceeds the one after
+#: warm-up by no more than this fraction, or this many bytes, whichever is larger.
+RSS_GROWTH_FRACTION = 0.10
+RSS_GROWTH_BYTES = 16 * 1024 * 1024
+
+WORKERS = {"gunicorn": 4, "uvicorn": 2}
+
+
+# --- The fault schedule ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of the run with the database and Redis each ``up``, ``cut`` or ``stalled``."""
+
+    name: str
+    start: float
+    end: float
+    database: str
+    redis: str
+
+    @property
+    def healthy(self) -> bool:
+        return self.database == "up" and self.redis == "up"
+
+
+#: (name, database, redis, weight): faults get a little more time than recoveries.
+SCHEDULE = (
+    ("healthy", "up", "up", 1.0),
+    ("database cut", "cut", "up", 1.5),
+    ("healed", "up", "up", 1.0),
+    ("redis cut", "up", "cut", 1.5),
+    ("healed", "up", "up", 1.0),
+    ("database stalled, redis cut", "stalled", "cut", 1.5),
+    ("healed", "up", "up", 1.0),
+)
+
+
+def schedule(seconds: float) -> list[Phase]:
+    """The phases of a run of ``seconds``, back to back."""
+    unit = seconds / sum(weight for *_, weight in SCHEDULE)
+    phases, start = [], 0.0
+    for name, database, redis, weight in SCHEDULE:
+        phases.append(Phase(name, start, start + weight * unit, database, redis))
+        start += weight * unit
+    return phases
+
+
+def phase_at(phases: list[Phase], offset: float) -> Phase:
+    for phase in phases:
+        if offset < phase.end:
+            return phase
+    return phases[-1]
+
+
+def apply(proxy: FaultProxy, state: str) -> None:
+    """Put a proxy in ``state``: up, cut (refuse and reset) or stalled (black hole)."""
+    if state == "up":
+        proxy.heal()
+    elif state == "cut":
+        proxy.cut()
+    elif state == "stalled":
+        proxy.stall()
+    else:  # pragma: no cover - the schedule only has the three
+        raise ValueError(state)
+
+
+# --- Samplers and probers -------------------------------------------------------
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Every process whose process group is ``pgid``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: split after the last ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return sorted(pids)
+
+
+def rss_bytes(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+@dataclass
+class Samples:
+    """What the sampler saw: (offset, value) pairs."""
+
+    connections: list[tuple[float, int]] = field(default_factory=list)
+    rss: list[tuple[float, dict[int, int]]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Sampler(threading.Thread):
+    """Every SAMPLE_INTERVAL: database connections of the server and its workers' RSS."""
+
+    def __init__(self, server: Server, dsn: str, application_name: str, t0: float) -> None:
+        super().__init__(name="soak-sampler", daemon=True)
+        self.server, self.dsn, self.application_name, self.t0 = server, dsn, application_name, t0
+        self.samples = Samples()
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True, connect_timeout=5) as connection:
+            while not self.stop_event.is_set():
+                offset = time.monotonic() - self.t0
+                try:
+                    row = connection.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                        (self.application_name,),
+                    ).fetchone()
+                    self.samples.connections.append((offset, int(row[0]) if row else 0))
+                except psycopg.Error as exc:  # pragma: no cover - the sampler talks directly
+                    self.samples.errors.append(repr(exc))
+                workers = [p for p in group_pids(self.server.pid) if p != self.server.pid]
+                rss = {pid: value for pid in workers if (value := rss_bytes(pid)) is not None}
+                self.samples.rss.append((offset, rss))
+                self.stop_event.wait(SAMPLE_INTERVAL)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One client-side heartbeat: when it was sent, how long it took, what came back."""
+
+    rid: str
+    sent: float
+    seconds: float
+    status: int | None
+    body_status: str | None
+    error: str | None
+
+
+class HeartbeatProber(threading.Thread):
+    """One heartbeat at a time, every PROBE_INTERVAL, each timed from the client."""
+
+    def __init__(self, port: int, t0: float, seconds: float) -> None:
+        super().__init__(name="soak-prober", daemon=True)
+        self.port, self.t0, self.seconds = port, t0, seconds
+        self.probes: list[Probe] = []
+
+    def run(self) -> None:
+        n = 0
+        while time.monotonic() - self.t0 < self.seconds:
+            n += 1
+            rid = f"soak-p-{n}"
+            sent = time.monotonic()
+            status, body_status, error = None, None, None
+            connection = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=HEARTBEAT_TIMEOUT + HEARTBEAT_MARGIN
+            )
+            try:
+                connection.request(
+                    "GET", "/__heartbeat__", headers={"User-Agent": AGENT, "X-Request-ID": rid}
+                )
+                response = connection.getresponse()
+                body = response.read()
+                status = response.status
+                with contextlib.suppress(ValueError, AttributeError):
+                    body_status = json.loads(body).get("status")
+            except (OSError, http.client.HTTPException) as exc:
+                error = repr(exc)
+            finally:
+                connection.close()
+            self.probes.append(
+                Probe(rid, sent - self.t0, time.monotonic() - sent, status, body_status, error)
+            )
+            time.sleep(max(0.0, PROBE_INTERVAL - (time.monotonic() - sent)))
+
+
+# --- wrk -----------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    """The path of wrk, installing the Debian package when it is missing and we may."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("soak: wrk is missing; installing the Debian package", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, timeout=300)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"], env=env, check=False, timeout=300
+        )
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit(
+            "soak: wrk is not installed and could not be installed (apt-get install wrk)"
+        )
+    return found
+
+
+def run_wrk(wrk: str, url: str, seconds: float) -> dict[str, Any]:
+    """Run wrk for ``seconds`` and return what mix.lua reported."""
+    threads = len(WRK_ROLES)
+    command = [
+        wrk,
+        f"--threads={threads}",
+        f"--connections={threads}",
+        f"--duration={max(1, round(seconds))}s",
+        "--timeout=30s",
+        f"--script={LUA}",
+        url,
+    ]
+    env = {**os.environ, "SOAK_ROLES": ",".join(WRK_ROLES)}
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=seconds + 60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    for line in stdout.splitlines():
+        if line.startswith("SOAK-WRK "):
+            report: dict[str, Any] = json.loads(line.removeprefix("SOAK-WRK "))
+            return report
+    raise RuntimeError(f"wrk printed no report (exit {process.returncode}):\n{stdout}\n{stderr}")
+
+
+# --- The log -------------------------------------------------------------------
+
+
+@dataclass
+class LogFigures:
+    lines: int = 0
+    json_lines: int = 0
+    other_lines: int = 0
+    summary_lines: int = 0
+    invalid_summary_lines: int = 0
+    rids: Counter[str] = field(default_factory=Counter)
+    summary_codes: Counter[str] = field(default_factory=Counter)
+
+
+def read_log(path: Path) -> LogFigures:
+    """Count the log's lines; collect the rid of every request.summary line."""
+    figures = LogFigures()
+    with path.open(encoding="utf-8", errors="replace") as log:
+        for line in log:
+            figures.lines += 1
+            try:
+                record = json.loads(line)
+            except ValueError:
+                if "request.summary" in line:
+                    figures.invalid_summary_lines += 1
+                else:
+                    figures.other_lines += 1  # the server's own plain-text lines
+                continue
+            figures.json_lines += 1
+            if not isinstance(record, dict) or record.get("Type") != "request.summary":
+                continue
+            fields = record.get("Fields") or {}
+            if fields.get("agent") != AGENT:
+                continue  # the readiness checks of the server launcher
+            figures.summary_lines += 1
+            figures.rids[str(fields.get("rid"))] += 1
+            figures.summary_codes[f"{fields.get('path')} {fields.get('code')}"] += 1
+    return figures
+
+
+# --- One server -------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    kind: str
+    seconds: float
+    figures: dict[str, Any]
+    targets: dict[str, bool]
+
+    @property
+    def passed(self) -> bool:
+        return all(self.targets.values())
+
+
+def with_database(url: str, name: str, **query: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(
+        (parts.scheme, parts.netloc, "/" + name, "&".join(f"{k}={v}" for k, v in query.items()), "")
+    )
+
+
+def through(url: str, port: int) -> str:
+    """``url`` with its host and port replaced by the proxy's."""
+    parts = urlsplit(url)
+    auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    return urlunsplit((parts.scheme, f"{auth}127.0.0.1:{port}", parts.path, parts.query, ""))
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """Create the soak's own database once, so parallel test runs are not disturbed."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def collectstatic(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=TESTPROJECT,
+        env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": "testproject.settings"},
+        check=True,
+        timeout=120,
+    )
+
+
+@contextlib.contextmanager
+def proxies(postgres: str, redis: str) -> Iterator[tuple[FaultProxy, FaultProxy]]:
+    from tests.faultproxy import FaultProxy
+
+    pg_parts, redis_parts = urlsplit(postgres), urlsplit(redis)
+    with (
+        FaultProxy(pg_parts.hostname or "127.0.0.1", pg_parts.port or 5432) as pg,
+        FaultProxy(redis_parts.hostname or "127.0.0.1", redis_parts.port or 6379) as rd,
+    ):
+        yield pg, rd
+
+
+def soak_one(kind: str, seconds: float, wrk: str, postgres: str, redis: str) -> Result:
+    workers = WORKERS[kind]
+    application_name = f"dockerflow-soak-{kind}"
+    database = "dockerflow_soak"
+    ensure_database(postgres, database)
+    phases = schedule(seconds)
+    with proxies(postgres, redis) as (pg_proxy, redis_proxy):
+        env = {
+            "DATABASE_URL": through(
+                with_database(postgres, database, application_name=application_name),
+                pg_proxy.port,
+            ),
+            "REDIS_URL": through(redis, redis_proxy.port),
+            "DEBUG": "false",
+            "SECRET_KEY": "soak-not-secret",
+            "DOCKERFLOW_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+            "DOCKERFLOW_SUMMARY_LOG_PROBES": "true",
+            "DOCKERFLOW_CHECKS": ",".join(
+                [
+                    "dockerflow.django.checks.check_database_connected",
+                    "dockerflow.django.checks.check_migrations_applied",
+                    "dockerflow.django.checks.check_redis_connected",
+                ]
+            ),
+        }
+        collectstatic(env)
+        with running_server(kind, env=env, workers=workers) as server:  # type: ignore[arg-type]
+            t0 = time.monotonic()
+            sampler = Sampler(server, with_database(postgres, database), application_name, t0)
+            prober = HeartbeatProber(server.port, t0, seconds)
+            sampler.start()
+            prober.start()
+            wrk_result: dict[str, Any] = {}
+            wrk_thread = threading.Thread(
+                target=lambda: wrk_result.update(run_wrk(wrk, server.url, seconds)),
+                name="soak-wrk",
+                daemon=True,
+            )
+            wrk_thread.start()
+            for phase in phases:
+                apply(pg_proxy, phase.database)
+                apply(redis_proxy, phase.redis)
+                print(f"soak: {kind}: {phase.start:5.1f}s {phase.name}", flush=True)
+                time.sleep(max(0.0, phase.end - (time.monotonic() - t0)))
+            pg_proxy.heal()
+            redis_proxy.heal()
+            wrk_thread.join(timeout=90)
+            prober.join(timeout=HEARTBEAT_TIMEOUT + HEARTBEAT_MARGIN + 5)
+            sampler.stop_event.set()
+            sampler.join(timeout=10)
+            server.stop()
+            log = read_log(server.log_path)
+    if not wrk_result:
+        raise RuntimeError("wrk did not report")
+    return judge(kind, seconds, workers, phases, wrk_result, prober.probes, sampler.samples, log)
+
+
+# --- Judging ------------------------------------------------------------------------
+
+
+def judge(
+    kind: str,
+    seconds: float,
+    workers: int,
+    phases: list[Phase],
+    wrk_report: dict[str, Any],
+    probes: list[Probe],
+    samples: Samples,
+    log: LogFigures,
+) -> Result:
+    figures: dict[str, Any] = {"workers": workers}
+    targets: dict[str, bool] = {}
+
+    # Requests: wrk's per-thread counts, and which request ids must have a log line.
+    answered_ids: set[str] = set()
+    maybe_ids: set[str] = set()  # failed or in flight at the end: a line or not
+    by_role: dict[str, Counter[str]] = {}
+    for thread in wrk_report["threads"]:
+        tid, sent = thread["tid"], thread["sent"]
+        failed = set(thread["failed"] or [])
+        if tid == 1 and 1 in failed and "soak-1-1" not in log.rids:
+            # wrk calls request() once on its first thread to inspect the
+            # request before the run; that request is never sent.
+            failed.discard(1)
+            first = 2
+        else:
+            first = 1
+        last_answered = sent - 1 if thread["pending"] else sent
+        for n in range(first, sent + 1):
+            rid = f"soak-{tid}-{n}"
+            (maybe_ids if n in failed or n > last_answered else answered_ids).add(rid)
+        counts = by_role.setdefault(thread["role"], Counter())
+        for status, count in (thread["statuses"] or {}).items():
+            counts[status] += count
+        counts["failed"] += len(failed)
+    for probe in probes:
+        (answered_ids if probe.status is not None else maybe_ids).add(probe.rid)
+
+    served = len(answered_ids)
+    figures["requests served"] = served
+    figures["requests per second"] = round(served / seconds, 1)
+    figures["statuses by role"] = {role: dict(c) for role, c in by_role.items()}
+
+    lb = by_role.get("lb", Counter())
+    lb_bad = sum(c for s, c in lb.items() if s == "failed" or not s.startswith("2"))
+    figures["lbheartbeat answered"] = sum(c for s, c in lb.items() if s != "failed")
+    figures["lbheartbeat non-2xx or failed"] = lb_bad
+    targets["lbheartbeat: 0 non-2xx"] = lb_bad == 0 and figures["lbheartbeat answered"] > 0
+
+    limit = HEARTBEAT_TIMEOUT + HEARTBEAT_MARGIN
+    in_time = [p for p in probes if p.status is not None and p.seconds <= limit]
+    figures["heartbeats probed"] = len(probes)
+    figures["heartbeats answered within timeout + margin"] = len(in_time)
+    figures["heartbeat limit seconds"] = limit
+    figures["slowest heartbeat seconds"] = round(max((p.seconds for p in probes), default=0), 3)
+    targets["heartbeat: 100% within timeout + margin"] = bool(probes) and len(in_time) == len(
+        probes
+    )
+
+    # Truth: once a phase has settled, a heartbeat says 200 exactly when both are up.
+    grace = HEARTBEAT_TIMEOUT + 0.5
+    judged, lies = 0, []
+    for probe in probes:
+        phase = phase_at(phases, probe.sent)
+        if probe.sent < phase.start + grace or probe.sent + probe.seconds > phase.end:
+            continue
+        judged += 1
+        healthy_answer = probe.status == 200
+        if healthy_answer != phase.healthy:
+            lies.append(f"{probe.rid} at {probe.sent:.1f}s in '{phase.name}': {probe.status}")
+    figures["heartbeats judged for truth"] = judged
+    figures["heartbeats that told the truth"] = judged - len(lies)
+    if lies:
+        figures["heartbeat lies (first 5)"] = lies[:5]
+    targets["heartbeat: told the truth"] = judged > 0 and not lies
+
+    # The log: one valid JSON request.summary line per answered request.
+    missing = sorted(rid for rid in answered_ids if log.rids[rid] == 0)
+    duplicated = sorted(rid for rid, n in log.rids.items() if n > 1)
+    unexpected = sorted(rid for rid in log.rids if rid not in answered_ids and rid not in maybe_ids)
+    figures["log lines"] = log.lines
+    figures["log lines not JSON (server's own)"] = log.other_lines
+    figures["request.summary lines"] = log.summary_lines
+    figures["request.summary lines not valid JSON"] = log.invalid_summary_lines
+    figures["answered requests without a summary line"] = len(missing)
+    figures["summary lines duplicated"] = len(duplicated)
+    figures["summary lines for requests never sent"] = len(unexpected)
+    if missing:
+        figures["missing rids (first 5)"] = missing[:5]
+    targets["request.summary: one valid JSON line per request"] = (
+        served > 0
+        and not missing
+        and not duplicated
+        and not unexpected
+        and log.invalid_summary_lines == 0
+    )
+
+    # Database connections.
+    counts = [n for _, n in samples.connections]
+    bound = CONNECTIONS_PER_WORKER * workers
+    figures["database connections max"] = max(counts, default=0)
+    figures["database connections at end"] = counts[-1] if counts else None
+    figures["database connections bound"] = bound
+    targets["database connections bounded"] = bool(counts) and max(counts) <= bound
+
+    # Memory: the workers' total RSS after warm-up against the end of the run.
+    warm = [sum(r.values()) for t, r in samples.rss if 0.15 * seconds <= t <= 0.3 * seconds]
+    end = [sum(r.values()) for t, r in samples.rss if t >= 0.85 * seconds]
+    pids_seen = {pid for _, r in samples.rss for pid in r}
+    figures["worker processes seen"] = len(pids_seen)
+    if warm and end:
+        start_rss, end_rss = statistics.median(warm), statistics.median(end)
+        allowed = max(start_rss * RSS_GROWTH_FRACTION, RSS_GROWTH_BYTES)
+        figures["workers RSS MiB after warm-up"] = round(start_rss / 2**20, 1)
+        figures["workers RSS MiB at end"] = round(end_rss / 2**20, 1)
+        targets["memory flat"] = end_rss - start_rss <= allowed
+    else:
+        targets["memory flat"] = False
+    targets["no worker restarted"] = len(pids_seen) == workers
+    return Result(kind, seconds, figures, targets)
+
+
+# --- Main ---------------------------------------------------------------------------
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    found = {"python": platform.python_version()}
+    for name in ("django", "gunicorn", "uvicorn", "psycopg", "redis", "django-redis"):
+        with contextlib.suppress(Exception):
+            found[name] = version(name)
+    wrk = shutil.which("wrk")
+    if wrk:
+        out = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False)
+        found["wrk"] = (out.stdout or out.stderr).split("[")[0].strip()
+    return found
+
+
+def report(result: Result) -> None:
+    print(f"\n== {result.kind}: {result.seconds:g} s of load")
+    for name, value in result.figures.items():
+        print(f"  {name:48} {value}")
+    for name, ok in result.targets.items():
+        print(f"  {'PASS' if ok else 'MISS'}  {name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=float(os.environ.get("SOAK_SECONDS", "90")),
+        help="seconds of load per server (default: $SOAK_SECONDS or 90)",
+    )
+    parser.add_argument("--servers", default="gunicorn,uvicorn")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    if not 5 <= args.seconds <= 3600:
+        parser.error("--seconds must be from 5 to 3600")
+    kinds = [k.strip() for k in args.servers.split(",") if k.strip()]
+    if not kinds or set(kinds) - set(WORKERS):
+        parser.error(f"--servers: choose from {', '.join(WORKERS)}")
+    postgres = os.environ.get("DATABASE_URL") or os.environ.get(
+        "POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+    )
+    redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    wrk = ensure_wrk()
+    found = versions()
+    print("soak:", json.dumps(found), flush=True)
+    results = []
+    for kind in kinds:
+        result = soak_one(kind, args.seconds, wrk, postgres, redis)
+        report(result)
+        results.append(result)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "date": time.strftime("%Y-%m-%d"),
+                    "versions": found,
+                    "results": [
+                        {"server": r.kind, "seconds": r.seconds, **r.figures, "targets": r.targets}
+                        for r in results
+                    ],
+                },
+                indent=2,
+            )
+        )
+    missed = [f"{r.kind}: {name}" for r in results for name, ok in r.targets.items() if not ok]
+    if missed:
+        print("\nsoak: MISSED " + "; ".join(missed))
+        return 1
+    print(f"\nsoak: every target met ({', '.join(kinds)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The soak's judge: it must miss a target whenever the run shows a problem.
+
+``make soak`` runs the real thing; these tests feed its judging code made-up
+runs, so that a soak that cannot fail would be caught here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from soak.soak import (
+    AGENT,
+    CONNECTIONS_PER_WORKER,
+    HEARTBEAT_MARGIN,
+    HEARTBEAT_TIMEOUT,
+    LogFigures,
+    Probe,
+    Samples,
+    judge,
+    phase_at,
+    read_log,
+    schedule,
+    through,
+    with_database,
+)
+
+SECONDS = 70.0
+WORKERS = 2
+MiB = 2**20
+
+
+def test_schedule_covers_the_run_and_cuts_each_service() -> None:
+    phases = schedule(SECONDS)
+    assert phases[0].start == 0
+    assert phases[-1].end == pytest.approx(SECONDS)
+    assert all(a.end == pytest.approx(b.start) for a, b in itertools.pairwise(phases))
+    assert phases[0].healthy
+    assert phases[-1].healthy
+    assert {p.database for p in phases} == {"up", "cut", "stalled"}
+    assert {p.redis for p in phases} == {"up", "cut"}
+    assert phase_at(phases, 0).name == "healthy"
+    assert phase_at(phases, SECONDS + 5) is phases[-1]
+
+
+def test_urls_are_rewritten_through_the_proxy() -> None:
+    url = with_database("postgres://u:pw@db.example:5432/test", "soak", application_name="x")
+    assert url == "postgres://u:pw@db.example:5432/soak?application_name=x"
+    assert through(url, 4321) == "postgres://u:pw@127.0.0.1:4321/soak?application_name=x"
+    assert through("redis://127.0.0.1:6379/0", 99) == "redis://127.0.0.1:99/0"
+
+
+def summary_line(rid: str, agent: str = AGENT) -> str:
+    fields = {"agent": agent, "rid": rid, "path": "/", "code": 200}
+    return json.dumps({"Type": "request.summary", "Fields": fields})
+
+
+def test_read_log_counts_every_kind_of_line(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text(
+        "\n".join(
+            [
+                "[2026-01-01 00:00:00 +0000] [1] [INFO] Booting worker with pid: 2",
+                summary_line("soak-2-1"),
+                summary_line("soak-2-1"),
+                summary_line("ready", agent="Python-urllib/3.11"),
+                '{"Type": "request.summary", "Fields": {"rid": "cut-off',
+                json.dumps({"Type": "django.request", "Fields": {"msg": "Not Found"}}),
+            ]
+        )
+        + "\n"
+    )
+    figures = read_log(log)
+    assert figures.lines == 6
+    assert figures.other_lines == 1
+    assert figures.invalid_summary_lines == 1
+    assert figures.summary_lines == 2  # the launcher's own request is not counted
+    assert figures.rids == Counter({"soak-2-1": 2})
+
+
+def good_run() -> dict[str, Any]:
+    """A run where everything went right; each test breaks one thing."""
+    phases = schedule(SECONDS)
+    wrk = {
+        "threads": [
+            {"tid": 1, "role": "pages", "sent": 4, "answered": 2, "pending": True,
+             "failed": [1], "statuses": {"200": 2}},
+            {"tid": 2, "role": "lb", "sent": 3, "answered": 3, "pending": False,
+             "failed": [], "statuses": {"200": 3}},
+            {"tid": 3, "role": "hb", "sent": 2, "answered": 2, "pending": False,
+             "failed": [], "statuses": {"200": 1, "500": 1}},
+        ]
+    }  # fmt: skip
+    probes = []
+    for n, phase in enumerate(phases):
+        sent = phase.start + HEARTBEAT_TIMEOUT + 1.0
+        probes.append(Probe(f"soak-p-{n}", sent, 0.01, 200 if phase.healthy else 500, None, None))
+    rids = Counter(
+        ["soak-1-2", "soak-1-3", "soak-2-1", "soak-2-2", "soak-2-3", "soak-3-1", "soak-3-2"]
+        + [p.rid for p in probes]
+    )
+    log = LogFigures(lines=100, summary_lines=sum(rids.values()), rids=rids)
+    samples = Samples(
+        connections=[(t, 2) for t in range(int(SECONDS))],
+        rss=[(float(t), {101: 50 * MiB, 102: 50 * MiB}) for t in range(int(SECONDS))],
+    )
+    return {"phases": phases, "wrk_report": wrk, "probes": probes, "samples": samples, "log": log}
+
+
+def run_judge(run: dict[str, Any]) -> dict[str, bool]:
+    return judge("gunicorn", SECONDS, WORKERS, **run).targets
+
+
+def test_a_good_run_meets_every_target() -> None:
+    targets = run_judge(good_run())
+    assert targets
+    assert all(targets.values()), targets
+
+
+def test_the_first_threads_unsent_request_is_not_a_failure() -> None:
+    # wrk calls request() once on its first thread before the run; soak-1-1 is never sent.
+    run = good_run()
+    result = judge("gunicorn", SECONDS, WORKERS, **run)
+    assert result.figures["statuses by role"]["pages"]["failed"] == 0
+
+
+def test_lbheartbeat_non_2xx_is_a_miss() -> None:
+    run = good_run()
+    run["wrk_report"]["threads"][1]["statuses"] = {"200": 2, "503": 1}
+    assert run_judge(run)["lbheartbeat: 0 non-2xx"] is False
+
+
+def test_lbheartbeat_failed_request_is_a_miss() -> None:
+    run = good_run()
+    run["wrk_report"]["threads"][1]["failed"] = [2]
+    assert run_judge(run)["lbheartbeat: 0 non-2xx"] is False
+
+
+def test_slow_heartbeat_is_a_miss() -> None:
+    run = good_run()
+    slow = run["probes"][2]
+    run["probes"][2] = Probe(
+        slow.rid, slow.sent, HEARTBEAT_TIMEOUT + HEARTBEAT_MARGIN + 0.1, 500, None, None
+    )
+    assert run_judge(run)["heartbeat: 100% within timeout + margin"] is False
+
+
+def test_unanswered_heartbeat_is_a_miss() -> None:
+    run = good_run()
+    probe = run["probes"][1]
+    run["probes"][1] = Probe(probe.rid, probe.sent, 0.5, None, None, "ConnectionResetError()")
+    assert run_judge(run)["heartbeat: 100% within timeout + margin"] is False
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_heartbeat_that_lies_is_a_miss(index: int) -> None:
+    run = good_run()
+    probe = run["probes"][index]
+    wrong = 500 if probe.status == 200 else 200
+    run["probes"][index] = Probe(probe.rid, probe.sent, 0.01, wrong, None, None)
+    assert run_judge(run)["heartbeat: told the truth"] is False
+
+
+def test_heartbeat_just_after_a_change_is_not_judged() -> None:
+    run = good_run()
+    phase = run["phases"][1]  # the database cut
+    run["probes"].append(Probe("soak-p-early", phase.start + 0.1, 0.01, 200, None, None))
+    run["log"].rids["soak-p-early"] += 1
+    assert run_judge(run)["heartbeat: told the truth"] is True
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["lost", "duplicated", "never sent", "invalid"],
+)
+def test_summary_lines_must_match_the_requests(change: str) -> None:
+    run = good_run()
+    log: LogFigures = run["log"]
+    if change == "lost":
+        del log.rids["soak-2-2"]
+    elif change == "duplicated":
+        log.rids["soak-2-2"] += 1
+    elif change == "never sent":
+        log.rids["soak-9-1"] += 1
+    else:
+        log.invalid_summary_lines = 1
+    assert run_judge(run)["request.summary: one valid JSON line per request"] is False
+
+
+def test_failed_or_in_flight_requests_may_have_a_line_or_not() -> None:
+    run = good_run()
+    run["log"].rids["soak-1-4"] += 1  # in flight when wrk stopped
+    assert run_judge(run)["request.summary: one valid JSON line per request"] is True
+
+
+def test_too_many_database_connections_is_a_miss() -> None:
+    run = good_run()
+    run["samples"].connections.append((SECONDS - 1, CONNECTIONS_PER_WORKER * WORKERS + 1))
+    assert run_judge(run)["database connections bounded"] is False
+
+
+def test_growing_memory_is_a_miss() -> None:
+    run = good_run()
+    run["samples"].rss = [
+        (float(t), {101: 50 * MiB + t * MiB, 102: 50 * MiB}) for t in range(int(SECONDS))
+    ]
+    assert run_judge(run)["memory flat"] is False
+
+
+def test_a_restarted_worker_is_a_miss() -> None:
+    run = good_run()
+    run["samples"].rss[-1] = (SECONDS - 1, {101: 50 * MiB, 103: 50 * MiB})
+    assert run_judge(run)["no worker restarted"] is False
