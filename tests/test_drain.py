@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -222,3 +223,22 @@ def test_draining_heartbeat_costs_one_stat(
     monkeypatch.undo()
     assert response.status_code == 503
     assert counter.paths == [str(drain_file)]
+
+
+@pytest.mark.parametrize("path", DRAINED)
+def test_draining_is_not_logged_as_a_server_error(
+    client: Client, path: str, drain_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    drain_file.touch()
+    with caplog.at_level(logging.DEBUG, logger="django.request"):
+        assert client.get(path).status_code == 503
+    assert [r for r in caplog.records if r.name == "django.request"] == []
+
+
+def test_other_probe_errors_are_still_logged(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The suppression is for drain answers only: a 405 still reaches django.request.
+    with caplog.at_level(logging.DEBUG, logger="django.request"):
+        assert client.post("/__lbheartbeat__").status_code == 405
+    assert any(r.name == "django.request" for r in caplog.records)

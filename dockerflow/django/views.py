@@ -82,6 +82,9 @@ def probe(view: View | None = None, *, drain: bool = False) -> View | Callable[[
             response["Allow"] = ", ".join(ALLOWED_METHODS)
         elif drain and draining():
             response = _json(DRAINING_BODY, status=503)
+            # Draining is intended, not a server error: keep django.request
+            # from logging "Service Unavailable" on every probe.
+            response._has_been_logged = True  # type: ignore[attr-defined]
         else:
             try:
                 response = view(request)
