@@ -22,6 +22,22 @@ ERROR_REDIS_PING_FAILED = "dockerflow.health.E007"
 # E008-E010 belong to Mozilla's Flask integration and are never reused here.
 
 # --- Heartbeat engine (ours): E011-E049, W002-W019 ---------------------------
+#: A django-health-check HealthCheck reported the service unavailable or an
+#: unexpected result (``ServiceUnavailable``, ``ServiceReturnedUnexpectedResult``).
+ERROR_HEALTH_CHECK_FAILED = "dockerflow.health.E011"
+#: A check raised an exception it does not document; the traceback is logged only.
+ERROR_CHECK_RAISED = "dockerflow.health.E012"
+#: A check did not finish within ``DOCKERFLOW_HEARTBEAT_TIMEOUT``.
+ERROR_CHECK_TIMED_OUT = "dockerflow.health.E013"
+#: A check is still running from an earlier heartbeat that timed out, so it was
+#: not started again, and it did not finish within this heartbeat's timeout.
+ERROR_CHECK_STILL_RUNNING = "dockerflow.health.E014"
+#: A check function returned something else than a list of check messages.
+ERROR_CHECK_BAD_RESULT = "dockerflow.health.E015"
+#: A heartbeat was asked to run a check that ``DOCKERFLOW_CHECKS`` does not list.
+ERROR_UNKNOWN_CHECK = "dockerflow.health.E016"
+#: A django-health-check HealthCheck raised ``ServiceWarning``.
+WARNING_HEALTH_CHECK = "dockerflow.health.W002"
 
 # --- Configuration problems, reported by ``manage.py check`` at start-up -----
 CONFIG_BASE_DIR_MISSING = "dockerflow.config.E001"
@@ -29,6 +45,10 @@ CONFIG_SETTING_WRONG_TYPE = "dockerflow.config.E002"
 CONFIG_VERSION_CALLBACK_IMPORT = "dockerflow.config.E003"
 CONFIG_MIDDLEWARE_NOT_FIRST = "dockerflow.config.W001"
 # Heartbeat configuration (bad DOCKERFLOW_CHECKS entries): E010-E029.
+CONFIG_CHECK_IMPORT = "dockerflow.config.E010"
+CONFIG_CHECK_NOT_A_CHECK = "dockerflow.config.E011"
+CONFIG_CHECK_ARGUMENTS = "dockerflow.config.E012"
+CONFIG_CHECK_BAD_ENTRY = "dockerflow.config.E013"
 
 # --- Security configuration (the /__error__ guard): E050-E059, W050-W059 ------
 CONFIG_ERROR_ENDPOINT_UNREACHABLE = "dockerflow.config.W050"

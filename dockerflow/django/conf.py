@@ -200,7 +200,9 @@ class Conf:
     @property
     def CHECKS(self) -> list[Any]:
         """The checks the heartbeat runs (``DOCKERFLOW_CHECKS``)."""
-        return list(_get("DOCKERFLOW_CHECKS"))
+        value = _get("DOCKERFLOW_CHECKS")
+        # A lone dotted path is a common slip; never split it into characters.
+        return [value] if isinstance(value, str) else list(value)
 
     @property
     def VERSION_CALLBACK(self) -> str | Callable[..., Any]:

@@ -23,7 +23,6 @@ from django.views.decorators.csrf import csrf_exempt
 from ..version import VersionFileError
 from . import heartbeat as heartbeat_engine
 from .conf import conf
-from .signals import heartbeat_failed, heartbeat_passed
 
 logger = logging.getLogger("dockerflow.django")
 
@@ -137,14 +136,38 @@ def show_details() -> bool:
     return bool(settings.DEBUG) or conf.HEARTBEAT_SHOW_DETAILS
 
 
+def failed_status_code() -> int:
+    """``DOCKERFLOW_HEARTBEAT_FAILED_STATUS_CODE``, or 500 when it is not a 4xx/5xx code."""
+    try:
+        code = conf.HEARTBEAT_FAILED_STATUS_CODE
+    except (TypeError, ValueError):
+        return 500
+    return code if 400 <= code <= 599 else 500
+
+
+def heartbeat_response(result: heartbeat_engine.HeartbeatResult) -> HttpResponse:
+    """The JSON response for a heartbeat result: 200, or the failure status code."""
+    status = failed_status_code() if result.failed else 200
+    return _json(result.payload(details=show_details()), status=status)
+
+
+def _engine_failed() -> HttpResponse:
+    # The engine never raises by design; if it does, still answer JSON, never an HTML page.
+    logger.exception("The heartbeat engine failed")
+    return _json({"status": "error"}, status=failed_status_code())
+
+
 @probe(drain=True)
 def heartbeat(request: HttpRequest) -> HttpResponse:
-    """Run the configured checks; 200 when healthy, the failure status otherwise."""
-    result = heartbeat_engine.run()
-    signal = heartbeat_failed if result.failed else heartbeat_passed
-    signal.send(sender=heartbeat, level=result.level)
-    status = conf.HEARTBEAT_FAILED_STATUS_CODE if result.failed else 200
-    return _json(result.payload(details=show_details()), status=status)
+    """Run the configured checks; 200 when healthy, the failure status otherwise.
+
+    The engine sends ``heartbeat_passed``/``heartbeat_failed`` once per run.
+    """
+    try:
+        result = heartbeat_engine.run()
+    except Exception:
+        return _engine_failed()
+    return heartbeat_response(result)
 
 
 #: The request header that carries ``DOCKERFLOW_ERROR_ENDPOINT_TOKEN``.
