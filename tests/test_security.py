@@ -424,7 +424,7 @@ def test_malformed_version_json_reveals_no_path(client: Client, tmp_path: Path) 
     assert str(tmp_path) not in response.content.decode()
 
 
-def test_signal_receiver_that_raises_gives_a_json_500(
+def test_signal_receiver_that_raises_never_fails_the_heartbeat(
     client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     heartbeat_passed.connect(raising_receiver)
@@ -433,10 +433,12 @@ def test_signal_receiver_that_raises_gives_a_json_500(
             response = client.get("/__heartbeat__")
     finally:
         heartbeat_passed.disconnect(raising_receiver)
-    assert response.status_code == 500
-    assert assert_reveals_nothing(response) == {"error": "internal error"}
-    # The details went to the log instead.
-    assert any(r.exc_info and SECRET in str(r.exc_info[1]) for r in caplog.records)
+    # A broken metrics receiver says nothing about the backing services.
+    assert response.status_code == 200
+    assert assert_reveals_nothing(response) == {"status": "ok"}
+    # The failure went to the log instead, with the password scrubbed.
+    assert "receiver failed" in caplog.text
+    assert SECRET not in caplog.text
 
 
 @pytest.mark.parametrize("method", ["post", "put", "delete"])

@@ -238,14 +238,8 @@ class DatabaseConnected(Database):  # type: ignore[misc]  # django-health-check 
     def run(self) -> None:
         try:
             connection = connections[self.alias]
-        except ConnectionDoesNotExist as exc:
-            raise CheckUnavailable(
-                f"Database {self.alias!r} is not configured in DATABASES",
-                id=health.ERROR_MISCONFIGURED_DATABASE,
-            ) from exc
-        try:
             connection.ensure_connection()
-        except ImproperlyConfigured as exc:
+        except (ConnectionDoesNotExist, ImproperlyConfigured) as exc:
             raise CheckUnavailable(
                 f"Database {self.alias!r} misconfigured: {exc}",
                 id=health.ERROR_MISCONFIGURED_DATABASE,
@@ -303,9 +297,9 @@ class MigrationsApplied(HealthCheck):  # type: ignore[misc]  # django-health-che
         text = f"Unapplied migration{'s' if len(unapplied) > 1 else ''} {named}"
         if more > 0:
             text += f" and {more} more"
-        if conf.UNAPPLIED_MIGRATIONS_LEVEL == "error":
-            raise CheckUnavailable(text, id=health.WARNING_UNAPPLIED_MIGRATION)
-        raise CheckWarning(text, id=health.WARNING_UNAPPLIED_MIGRATION)
+        # The id stays W001 at either level, as in Mozilla's package.
+        failure = CheckUnavailable if conf.UNAPPLIED_MIGRATIONS_LEVEL == "error" else CheckWarning
+        raise failure(text, id=health.WARNING_UNAPPLIED_MIGRATION)
 
 
 @dataclasses.dataclass
@@ -322,25 +316,27 @@ class RedisConnected(HealthCheck):  # type: ignore[misc]  # django-health-check 
     alias: str = "default"
 
     def run(self) -> None:
+        missing_client = None
         try:
             import redis
             from django_redis import get_redis_connection
-        except ImportError as exc:
+        except ImportError:
+            missing_client = "install django-redis"
+        else:
+            try:
+                client = get_redis_connection(self.alias)
+            except NotImplementedError:
+                missing_client = f"cache {self.alias!r} is not a django-redis cache"
+            except ImproperlyConfigured as exc:
+                raise CheckUnavailable(
+                    f"Redis misconfigured: {exc}", id=health.ERROR_MISCONFIGURED_REDIS
+                ) from exc
+        if missing_client is not None:
             raise CheckUnavailable(
-                "Redis client not available: install django-redis",
+                f"Redis client not available: {missing_client}",
                 id=health.ERROR_MISSING_REDIS_CLIENT,
-            ) from exc
-        try:
-            client = get_redis_connection(self.alias)
-        except NotImplementedError as exc:
-            raise CheckUnavailable(
-                f"Redis client not available: cache {self.alias!r} is not a django-redis cache",
-                id=health.ERROR_MISSING_REDIS_CLIENT,
-            ) from exc
-        except ImproperlyConfigured as exc:
-            raise CheckUnavailable(
-                f"Redis misconfigured: {exc}", id=health.ERROR_MISCONFIGURED_REDIS
-            ) from exc
+            )
+        failure: BaseException | None = None
         try:
             answered = client.ping()
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -349,11 +345,12 @@ class RedisConnected(HealthCheck):  # type: ignore[misc]  # django-health-check 
                 id=health.ERROR_CANNOT_CONNECT_REDIS,
             ) from exc
         except redis.RedisError as exc:
-            raise CheckUnavailable(
-                f"Redis ping failed: {type(exc).__name__}", id=health.ERROR_REDIS_PING_FAILED
-            ) from exc
+            failure, answered = exc, False
         if not answered:
-            raise CheckUnavailable("Redis ping failed", id=health.ERROR_REDIS_PING_FAILED)
+            reason = f": {type(failure).__name__}" if failure is not None else ""
+            raise CheckUnavailable(
+                f"Redis ping failed{reason}", id=health.ERROR_REDIS_PING_FAILED
+            ) from failure
 
 
 def check_database_connected(
@@ -425,6 +422,10 @@ def _bad(entry: Any, message: str, check_id: str, hint: str | None = None) -> Re
     )
 
 
+def _bad_shape(entry: Any, message: str) -> ResolvedCheck:
+    return _bad(entry, message, health.CONFIG_CHECK_BAD_ENTRY)
+
+
 def _from_object(
     entry: Any, target: Any, kwargs: dict[str, Any] | None, path: str | None
 ) -> ResolvedCheck:
@@ -440,10 +441,8 @@ def _from_object(
                 hint="Pass the HealthCheck's own keyword arguments as (path, {kwargs}).",
             )
     elif kwargs is not None:
-        return _bad(
-            entry,
-            "has arguments, but only a django-health-check HealthCheck class takes them",
-            health.CONFIG_CHECK_BAD_ENTRY,
+        return _bad_shape(
+            entry, "has arguments, but only a django-health-check HealthCheck class takes them"
         )
     if isinstance(target, HealthCheck):
         adapter = HealthCheckAdapter(target)
@@ -474,11 +473,7 @@ def resolve_entry(entry: Any) -> ResolvedCheck:
     target: Any = entry
     if isinstance(entry, (tuple, list)):
         if len(entry) != 2 or not isinstance(entry[0], str) or not isinstance(entry[1], dict):
-            return _bad(
-                entry,
-                "is not a (dotted path, {keyword arguments}) pair",
-                health.CONFIG_CHECK_BAD_ENTRY,
-            )
+            return _bad_shape(entry, "is not a (dotted path, {keyword arguments}) pair")
         target, kwargs = entry
     path = target if isinstance(target, str) else None
     if isinstance(target, str):

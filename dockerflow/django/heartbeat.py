@@ -58,6 +58,9 @@ STATUSES = {
     checks.CRITICAL: "critical",
 }
 
+#: The id of a check that missed the timeout, by whether it was still running from before.
+_TIMEOUT_IDS = {False: health.ERROR_CHECK_TIMED_OUT, True: health.ERROR_CHECK_STILL_RUNNING}
+
 #: The pool never has fewer threads available than this.
 MIN_POOL_WIDTH = 4
 #: How long past the timeout a caller that joined someone else's run waits
@@ -99,10 +102,7 @@ class CheckResult:
     @property
     def timed_out(self) -> bool:
         """Whether the check missed the heartbeat's timeout."""
-        return any(
-            m.id in (health.ERROR_CHECK_TIMED_OUT, health.ERROR_CHECK_STILL_RUNNING)
-            for m in self.messages
-        )
+        return any(m.id in _TIMEOUT_IDS.values() for m in self.messages)
 
     def detail(self) -> dict[str, Any]:
         """The entry of this check in the ``details`` object (messages by id)."""
@@ -616,19 +616,17 @@ def _finished(
 
 def _timed_out(check: ResolvedCheck, timeout: float, still_running: bool) -> CheckResult:
     if still_running:
-        message = checks.Error(
+        text = (
             f"Check {check.name} is still running from an earlier heartbeat that timed out, "
             f"so it was not started again, and it did not finish within the heartbeat "
-            f"timeout of {timeout:g} seconds.",
-            id=health.ERROR_CHECK_STILL_RUNNING,
+            f"timeout of {timeout:g} seconds."
         )
     else:
-        message = checks.Error(
+        text = (
             f"Check {check.name} did not finish within the heartbeat timeout of "
-            f"{timeout:g} seconds.",
-            id=health.ERROR_CHECK_TIMED_OUT,
+            f"{timeout:g} seconds."
         )
-    return CheckResult(check.name, (message,), timeout)
+    return CheckResult(check.name, (checks.Error(text, id=_TIMEOUT_IDS[still_running]),), timeout)
 
 
 def _clean(message: checks.CheckMessage) -> checks.CheckMessage:

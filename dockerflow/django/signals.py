@@ -17,7 +17,8 @@ The sender is the heartbeat view, whatever started the run (a probe, the
 command, ``manage.py check --deploy``), so receivers written for Mozilla's
 package keep working. Concurrent probes that share one run cause one signal;
 a result served from the cache causes none. A receiver that raises is logged
-on ``dockerflow.checks`` and never fails the heartbeat.
+on ``dockerflow.checks`` (credentials removed) and never fails the heartbeat;
+the receivers after it are not called for that run.
 
 E.g. to count heartbeats in statsd::
 
@@ -37,6 +38,7 @@ E.g. to count heartbeats in statsd::
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import TYPE_CHECKING, Any
 
 from django.dispatch import Signal
@@ -57,25 +59,28 @@ def _signal_and_kwargs(result: HeartbeatResult) -> tuple[Signal, Any, dict[str, 
     return signal, sender, {"level": result.level, "result": result, "checks": result.checks}
 
 
-def _log_failures(responses: list[tuple[Any, Any]]) -> None:
-    for receiver, response in responses:
-        if isinstance(response, BaseException):
-            logger.error(
-                "Heartbeat signal receiver %r raised %s: %s",
-                receiver,
-                type(response).__name__,
-                response,
-                exc_info=response,
-            )
+def _log_failure(exc: BaseException) -> None:
+    from .checks import redact
+
+    formatted = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    logger.error("A heartbeat signal receiver raised:\n%s", redact(formatted))
 
 
 def send_heartbeat_signals(result: HeartbeatResult) -> None:
     """Send ``heartbeat_passed`` or ``heartbeat_failed`` for ``result`` (sync callers)."""
     signal, sender, kwargs = _signal_and_kwargs(result)
-    _log_failures(signal.send_robust(sender=sender, **kwargs))
+    # Not send_robust(): Django logs a receiver's exception text as it is,
+    # and that text may hold a password. We log it with credentials removed.
+    try:
+        signal.send(sender=sender, **kwargs)
+    except Exception as exc:
+        _log_failure(exc)
 
 
 async def asend_heartbeat_signals(result: HeartbeatResult) -> None:
     """Send ``heartbeat_passed`` or ``heartbeat_failed`` for ``result`` (async callers)."""
     signal, sender, kwargs = _signal_and_kwargs(result)
-    _log_failures(await signal.asend_robust(sender=sender, **kwargs))
+    try:
+        await signal.asend(sender=sender, **kwargs)
+    except Exception as exc:
+        _log_failure(exc)
