@@ -25,6 +25,8 @@ PROBES: dict[str, views.View] = {
 }
 #: Probes whose work may block (run in a thread under ASGI).
 BLOCKING_PROBES = frozenset({"/__heartbeat__"})
+#: Native async twins of probe views, used under ASGI (no thread hop).
+ASYNC_PROBES: dict[str, views.AsyncView] = {"/__heartbeat__": views.aheartbeat}
 #: ``/__error__`` is no probe: when allowed it is a normal, logged request whose
 #: exception takes Django's usual path (``handler500``, ``got_request_exception``).
 ERROR_PATHS = frozenset({"/__error__", "/__error__/"})
@@ -83,6 +85,8 @@ class DockerflowMiddleware:
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         probe = match_probe(request.path_info)
         if probe is not None:
+            if probe in ASYNC_PROBES:
+                return await ASYNC_PROBES[probe](request)
             view = PROBES[probe]
             if probe in BLOCKING_PROBES:
                 return await sync_to_async(view)(request)

@@ -11,9 +11,10 @@ import hashlib
 import hmac
 import logging
 import os
-from collections.abc import Callable
-from typing import Any, overload
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, overload
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -29,6 +30,8 @@ logger = logging.getLogger("dockerflow.django")
 ALLOWED_METHODS = ("GET", "HEAD")
 
 View = Callable[[HttpRequest], HttpResponse]
+AsyncView = Callable[[HttpRequest], Awaitable[HttpResponse]]
+AnyView = TypeVar("AnyView", View, AsyncView)
 
 
 def _json(body: dict[str, Any], status: int = 200) -> JsonResponse:
@@ -59,42 +62,73 @@ DRAINING_BODY = {
 }
 
 
+def _refusal(request: HttpRequest, drain: bool) -> HttpResponse | None:
+    """The answer a probe gives without running its view, or None to run it."""
+    if request.method not in ALLOWED_METHODS:
+        response: HttpResponse = _json(
+            {"error": f"method {request.method} not allowed"}, status=405
+        )
+        response["Allow"] = ", ".join(ALLOWED_METHODS)
+        return response
+    if drain and draining():
+        response = _json(DRAINING_BODY, status=503)
+        # Draining is intended, not a server error: keep django.request
+        # from logging "Service Unavailable" on every probe.
+        response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
+    return None
+
+
+def _view_failed(view: Callable[..., Any]) -> HttpResponse:
+    # A probe answers JSON whatever happens: never Django's HTML error
+    # page, never a traceback. The details go to the log.
+    logger.exception("The %s endpoint failed", view.__name__)
+    return _json({"error": "internal error"}, status=500)
+
+
+def _never_cached(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @overload
-def probe(view: View, *, drain: bool = ...) -> View: ...
+def probe(view: AnyView, *, drain: bool = ...) -> AnyView: ...
 @overload
-def probe(view: None = ..., *, drain: bool = ...) -> Callable[[View], View]: ...
-def probe(view: View | None = None, *, drain: bool = False) -> View | Callable[[View], View]:
+def probe(view: None = ..., *, drain: bool = ...) -> Callable[[AnyView], AnyView]: ...
+def probe(view: Any = None, *, drain: bool = False) -> Any:
     """Common rules of every probe endpoint: GET/HEAD only and never cached.
 
     With ``drain=True`` (``@probe(drain=True)``) the endpoint answers 503
-    while the drain file exists, before running the view.
+    while the drain file exists, before running the view. Works on sync and
+    ``async def`` views alike.
     """
     if view is None:
         return functools.partial(probe, drain=drain)
 
+    if iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(request: HttpRequest) -> HttpResponse:
+            response = _refusal(request, drain)
+            if response is None:
+                try:
+                    response = await view(request)
+                except Exception:
+                    response = _view_failed(view)
+            return _never_cached(response)
+
+        return login_not_required(csrf_exempt(async_wrapper))
+
     @functools.wraps(view)
     def wrapper(request: HttpRequest) -> HttpResponse:
-        if request.method not in ALLOWED_METHODS:
-            response: HttpResponse = _json(
-                {"error": f"method {request.method} not allowed"}, status=405
-            )
-            response["Allow"] = ", ".join(ALLOWED_METHODS)
-        elif drain and draining():
-            response = _json(DRAINING_BODY, status=503)
-            # Draining is intended, not a server error: keep django.request
-            # from logging "Service Unavailable" on every probe.
-            response._has_been_logged = True  # type: ignore[attr-defined]
-        else:
+        response = _refusal(request, drain)
+        if response is None:
             try:
                 response = view(request)
             except Exception:
-                # A probe answers JSON whatever happens: never Django's HTML error
-                # page, never a traceback. The details go to the log.
-                logger.exception("The %s endpoint failed", view.__name__)
-                response = _json({"error": "internal error"}, status=500)
-        response["Cache-Control"] = "no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+                response = _view_failed(view)
+        return _never_cached(response)
 
     # Mounted with include() the views run after the project's middleware: a
     # probe must not need a login (LoginRequiredMiddleware) nor a CSRF token
@@ -165,6 +199,19 @@ def heartbeat(request: HttpRequest) -> HttpResponse:
     """
     try:
         result = heartbeat_engine.run()
+    except Exception:
+        return _engine_failed()
+    return heartbeat_response(result)
+
+
+@probe(drain=True)
+async def aheartbeat(request: HttpRequest) -> HttpResponse:
+    """:func:`heartbeat` for ASGI: async checks run on the server's event loop.
+
+    ``DockerflowMiddleware`` answers ``/__heartbeat__`` with it under ASGI.
+    """
+    try:
+        result = await heartbeat_engine.arun()
     except Exception:
         return _engine_failed()
     return heartbeat_response(result)
