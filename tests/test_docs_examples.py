@@ -18,8 +18,8 @@ A Python block with ``:name: example-<kind>-<what>`` is also executed, by kind:
    ``LOGGING`` goes through ``logging.config.dictConfig`` in a subprocess and each
    of its loggers must write MozLog JSON; ``BASE_DIR`` must be the project root;
    ``STORAGES`` backends must import; every ``DOCKERFLOW_*`` value must pass its
-   validator and the start-up checks, and each ``DOCKERFLOW_CHECKS`` entry must
-   import.
+   validator and the start-up checks, and the heartbeat engine must accept each
+   ``DOCKERFLOW_CHECKS`` entry and run it to "ok" here.
 ``example-urls-*``
    A URLconf. Used as ``ROOT_URLCONF`` without ``DockerflowMiddleware``: the three
    endpoints must answer through it, by path and by ``reverse("dockerflow:…")``.
@@ -35,7 +35,9 @@ A Python block with ``:name: example-<kind>-<what>`` is also executed, by kind:
    ``dictConfig`` (a name holding a dict with ``"version": 1``) must make each of its
    loggers write MozLog JSON.
 
-A name with another kind fails, so a name is never only decoration.
+A name with another kind fails, so a name is never only decoration. And every
+Python block that sets ``DOCKERFLOW_CHECKS``, named or not, must give entries the
+heartbeat engine accepts.
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ from django.test import Client, override_settings
 from django.urls import clear_url_caches, reverse
 from django.utils.module_loading import import_string
 
-from dockerflow.django.conf import SETTINGS
+from dockerflow.django import heartbeat
+from dockerflow.django.checks import resolve_entry
+from dockerflow.django.conf import DEFAULT_CHECKS, SETTINGS
 from dockerflow.django.signals import heartbeat_failed, heartbeat_passed
 
 from .python_subprocess import mozlog_lines, run_python
@@ -238,22 +242,61 @@ def logging_config_writes_mozlog(config: dict[str, Any], where: str, cwd: Path) 
         assert record["Severity"] == 4
 
 
-def check_dockerflow_settings(values: dict[str, Any], where: str) -> None:
+def check_dockerflow_settings(values: dict[str, Any], where: str, tmp_path: Path) -> None:
     for name, value in values.items():
         assert name in SETTINGS, f"{where}: {name} is not a setting"
         assert SETTINGS[name].validate(value), f"{where}: {name}={value!r} is invalid"
-    for entry in values.get("DOCKERFLOW_CHECKS", ()):
-        path = entry[0] if isinstance(entry, tuple) else entry
-        if isinstance(path, str):
-            import_string(path)
-        if isinstance(entry, tuple):
-            assert isinstance(entry[1], dict), f"{where}: {entry!r}: kwargs must be a dict"
-    with override_settings(**values):
+    entries = values.get("DOCKERFLOW_CHECKS", ())
+    assert_entries_resolve(entries, where)
+    # MEDIA_ROOT: a Storage check writes (and deletes) a file there.
+    with override_settings(**values, MEDIA_ROOT=str(tmp_path)):
         messages = django_checks.run_checks(tags=["dockerflow"])
+        result = heartbeat.run(use_cache=False) if entries else None
     errors = [m for m in messages if m.level >= django_checks.ERROR]
     assert not errors, f"{where}: start-up checks report {errors}"
+    if result is not None:
+        assert [check.status for check in result.checks] == ["ok"] * len(entries), (
+            f"{where}: the heartbeat engine ran these checks with "
+            f"{[(c.name, c.status, c.messages) for c in result.checks]}"
+        )
 
 
+def missing_optional_dependency(entry: Any) -> str | None:
+    """The third-party module an entry's import lacks (an extra not installed here)."""
+    path = entry[0] if isinstance(entry, tuple) else entry
+    if not isinstance(path, str):
+        return None
+    try:
+        import_string(path)
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top and top not in {"dockerflow", "health_check", "tests"}:
+            return top
+    except ImportError:
+        pass
+    return None
+
+
+def assert_entries_resolve(entries: Any, where: str) -> None:
+    """Each entry is a usable check for the heartbeat engine (what E010-E013 report).
+
+    An entry whose backend needs a package not installed here (a django-health-check
+    extra the page tells readers to install) cannot be resolved, and is left out.
+    """
+    usable = [entry for entry in entries if missing_optional_dependency(entry) is None]
+    problems = [check.problem for check in map(resolve_entry, usable) if check.problem]
+    assert not problems, f"{where}: DOCKERFLOW_CHECKS entries the engine refuses: {problems}"
+
+
+def test_an_entry_with_a_missing_extra_is_recognised() -> None:
+    assert missing_optional_dependency("not_installed_anywhere.Check") == "not_installed_anywhere"
+    assert missing_optional_dependency("health_check.checks.Cache") is None
+    assert missing_optional_dependency("dockerflow.django.checks.nothing_here") is None
+    with pytest.raises(AssertionError, match="refuses"):
+        assert_entries_resolve(["dockerflow.django.checks.nothing_here"], "here")
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("block", run_named("settings"), ids=block_id)
 def test_settings_example(block: Directive, tmp_path: Path) -> None:
     values = exec_settings(block, tmp_path)
@@ -275,8 +318,29 @@ def test_settings_example(block: Directive, tmp_path: Path) -> None:
     for storage in values.get("STORAGES", {}).values():
         import_string(storage["BACKEND"])
     check_dockerflow_settings(
-        {k: v for k, v in values.items() if k.startswith("DOCKERFLOW_")}, block.where
+        {k: v for k, v in values.items() if k.startswith("DOCKERFLOW_")}, block.where, tmp_path
     )
+
+
+ASSIGNS_CHECKS = re.compile(r"^DOCKERFLOW_CHECKS\s*\+?=", re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [block for block in blocks_in("python") if ASSIGNS_CHECKS.search(source(block))],
+    ids=block_id,
+)
+def test_every_checks_example_resolves(block: Directive, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any block that sets DOCKERFLOW_CHECKS, named or not: the engine accepts each entry.
+
+    ``+=`` fragments start from the default list; the service URLs they read from
+    the environment get placeholders (nothing connects here).
+    """
+    monkeypatch.setenv("AMQP_URL", os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1//"))
+    monkeypatch.setenv("REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    namespace: dict[str, Any] = {"os": os, "DOCKERFLOW_CHECKS": list(DEFAULT_CHECKS)}
+    exec(compile(source(block), block.where, "exec"), namespace)
+    assert_entries_resolve(namespace["DOCKERFLOW_CHECKS"], block.where)
 
 
 # urls -------------------------------------------------------------------------
