@@ -8,3 +8,6 @@ accesslog = None  # request.summary is the access log
 errorlog = "-"
 timeout = 30
 graceful_timeout = 20
+# gunicorn 27 opens a control socket at one fixed path under $HOME, shared by
+# every gunicorn on the machine; a container needs none. Older releases ignore it.
+control_socket_disable = True
