@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -21,10 +22,13 @@ from typing import Any
 import pytest
 from django.core import checks
 from django.core.management import CommandError, call_command
+from django.dispatch import Signal
 from django.test import Client, override_settings
 
+from dockerflow import health
 from dockerflow.django import heartbeat as heartbeat_engine
 from dockerflow.django.management.commands.dockerflow_heartbeat import Command
+from dockerflow.django.signals import heartbeat_failed, heartbeat_passed
 
 from .conftest import free_port
 from .test_probe import http, serving
@@ -37,6 +41,8 @@ WARNS = "tests.test_command.check_warns"
 FAILS = "tests.test_command.check_fails"
 MANY = "tests.test_command.check_many_messages"
 HOSTILE = "tests.test_command.check_hostile_message"
+SLOW = "tests.test_command.check_slow"
+FLIPPING = "tests.test_command.check_flips"
 
 
 def check_ok(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -57,6 +63,25 @@ def check_many_messages(app_configs: Any = None, **kwargs: Any) -> list[checks.C
 
 def check_hostile_message(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     return [checks.Error("line one\nline two\x1b[31m red", id="tests.E002")]
+
+
+#: check_slow blocks until this is set (or 10 s pass); tests set it when done.
+RELEASE_SLOW = threading.Event()
+
+
+def check_slow(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    RELEASE_SLOW.wait(10)
+    return []
+
+
+#: What check_flips reports: flipped by the tests.
+FLIPS = {"failing": False}
+
+
+def check_flips(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    if FLIPS["failing"]:
+        return [checks.Error("flipped to failing", id="tests.E003")]
+    return []
 
 
 class Outcome:
@@ -199,6 +224,67 @@ def test_timeout_option_is_passed_to_the_engine(monkeypatch: pytest.MonkeyPatch)
     assert list(seen[0]["names"]) == ["check_ok"]
     assert seen[1]["timeout"] is None  # the engine applies DOCKERFLOW_HEARTBEAT_TIMEOUT
     assert seen[1]["names"] is None
+    assert seen[1]["fail_level"] == "error"
+    assert seen[1]["use_cache"] is False  # an exec probe asks about this moment
+
+
+@override_settings(DOCKERFLOW_CHECKS=[OK, SLOW])
+def test_timeout_bounds_the_run_and_names_the_check() -> None:
+    RELEASE_SLOW.clear()
+    try:
+        start = time.monotonic()
+        outcome = heartbeat("--timeout", "0.3")
+        elapsed = time.monotonic() - start
+    finally:
+        RELEASE_SLOW.set()
+    assert outcome.exit_code == 1
+    line = next(line for line in outcome.stderr.splitlines() if line.startswith("check_slow"))
+    assert line.split()[1] == "error"
+    assert health.ERROR_CHECK_TIMED_OUT in line
+    assert "0.3" in line
+    assert elapsed < 0.3 + 2.0
+
+
+@override_settings(DOCKERFLOW_CHECKS=[OK, FAILS])
+def test_check_by_dotted_path() -> None:
+    outcome = heartbeat("--check", FAILS)
+    assert outcome.exit_code == 1
+    assert outcome.stderr.splitlines()[0].startswith("check_fails")
+    assert "1 check in" in outcome.stderr
+
+
+@override_settings(DOCKERFLOW_CHECKS=[OK, FLIPPING], DOCKERFLOW_HEARTBEAT_CACHE_SECONDS=300)
+def test_never_answers_from_the_heartbeat_cache(client: Client) -> None:
+    FLIPS["failing"] = False
+    try:
+        assert client.get("/__heartbeat__").status_code == 200  # cached for 300 s
+        FLIPS["failing"] = True
+        assert client.get("/__heartbeat__").status_code == 200  # the view reuses it
+        outcome = heartbeat()
+    finally:
+        FLIPS["failing"] = False
+    assert outcome.exit_code == 1
+    assert "tests.E003: flipped to failing" in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"), [((), heartbeat_passed), (("--fail-level", "warning"), heartbeat_failed)]
+)
+@override_settings(DOCKERFLOW_CHECKS=[OK, WARNS])
+def test_signals_follow_the_fail_level_option(args: tuple[str, ...], expected: Signal) -> None:
+    received: list[Signal] = []
+
+    def receiver(signal: Signal, **kwargs: Any) -> None:
+        received.append(signal)
+
+    heartbeat_passed.connect(receiver)
+    heartbeat_failed.connect(receiver)
+    try:
+        heartbeat(*args)
+    finally:
+        heartbeat_passed.disconnect(receiver)
+        heartbeat_failed.disconnect(receiver)
+    assert received == [expected]
 
 
 @override_settings(DOCKERFLOW_CHECKS=[OK, MANY])

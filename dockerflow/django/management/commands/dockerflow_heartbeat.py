@@ -85,27 +85,14 @@ def _milliseconds(seconds: float) -> str:
 
 
 def selectable_checks() -> tuple[list[str], set[str]]:
-    """The configured checks' names (to list) and every name ``--check`` accepts."""
-    engine = getattr(heartbeat_engine, "engine", None)
-    configured = getattr(engine, "configured", None)
-    if callable(configured):
-        resolved = configured()
-        names = [str(c.name) for c in resolved]
-        accepted = set(names) | {str(a) for c in resolved for a in getattr(c, "aliases", ())}
-        return names, accepted
-    # The first engine names a check after its function.
-    names = []
-    for entry in conf.CHECKS:
-        func = entry
-        if isinstance(entry, str):
-            from django.utils.module_loading import import_string
+    """The configured checks' names (to list) and every name ``--check`` accepts.
 
-            try:
-                func = import_string(entry)
-            except ImportError:
-                func = entry
-        names.append(getattr(func, "__name__", str(entry)))
-    return names, set(names)
+    A check is selected by the name the heartbeat reports or by its dotted path.
+    """
+    resolved = heartbeat_engine.engine.configured()
+    names = [check.name for check in resolved]
+    accepted = set(names) | {alias for check in resolved for alias in check.aliases}
+    return names, accepted
 
 
 class Command(BaseCommand):
@@ -237,10 +224,13 @@ class Command(BaseCommand):
         level_name = fail_level or conf.HEARTBEAT_FAIL_LEVEL
         if level_name not in FAIL_LEVELS:  # a bad setting: dockerflow.config.E002 says so
             level_name = "error"
-        threshold = FAIL_LEVELS[level_name]
         try:
+            # Never a cached result: an exec probe asks about this moment.
             result = heartbeat_engine.run(
-                names=names, timeout=None if timeout is None else parse_timeout(timeout)
+                names=names,
+                timeout=None if timeout is None else parse_timeout(timeout),
+                fail_level=level_name,
+                use_cache=False,
             )
         except Exception as exc:
             # The engine reports failing checks itself; reaching here means it
@@ -252,7 +242,7 @@ class Command(BaseCommand):
                 "the traceback is logged on the dockerflow.checks logger"
             )
             return False
-        healthy = result.level < threshold
+        healthy = not result.failed
         if output_format == "json":
             # Exactly what /__heartbeat__ answers with details shown, same encoder.
             body = JsonResponse(result.payload(details=True)).content.decode()
