@@ -244,20 +244,33 @@ def test_sync_checks_run_in_pool_threads() -> None:
     assert seen_threads[0].startswith("dockerflow-heartbeat")
 
 
-@override_settings(DOCKERFLOW_CHECKS=[path("ok_check")])
-def test_worker_closes_its_database_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+def touching_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    from django.db import connection
+
+    connection.ensure_connection()
+    seen_threads.append(threading.current_thread().name)
+    return []
+
+
+@pytest.mark.django_db
+@override_settings(DOCKERFLOW_CHECKS=[path("touching_check")])
+def test_worker_closes_and_forgets_its_database_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from django.db import connections
 
-    closed_in: list[str] = []
-    real = connections.close_all
+    closed_in: list[tuple[str, str]] = []
+    wrapper_class = type(connections["default"])
+    real = wrapper_class.close
 
-    def spy() -> None:
-        closed_in.append(threading.current_thread().name)
-        real()
+    def spy(self: Any) -> None:
+        closed_in.append((threading.current_thread().name, self.alias))
+        real(self)
 
-    monkeypatch.setattr(connections, "close_all", spy)
+    monkeypatch.setattr(wrapper_class, "close", spy)
     heartbeat.run()
-    assert closed_in == [seen_threads[0]]
+    heartbeat.run()
+    assert closed_in == [(seen_threads[0], "default"), (seen_threads[1], "default")]
 
 
 @override_settings(DOCKERFLOW_CHECKS=[path("async_ok_check"), path("ok_check")])

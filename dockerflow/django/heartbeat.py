@@ -244,12 +244,23 @@ def _call_sync(check: ResolvedCheck) -> _Outcome:
     except Exception as exc:
         messages = (log_unexpected(check.name, exc),)
     finally:
-        # Pool threads outlive the check: leave no database connection behind.
-        try:
-            connections.close_all()
-        except Exception as exc:
-            logger.warning("Closing database connections after %s failed: %r", check.name, exc)
+        _release_connections(check.name)
     return _Outcome(messages, time.perf_counter() - start)
+
+
+def _release_connections(name: str) -> None:
+    """Close and forget this thread's database connections.
+
+    Pool threads outlive the check: leave no connection open behind it, and no
+    connection object either, so the next check on this thread reads the
+    database settings of the moment.
+    """
+    for connection in connections.all(initialized_only=True):
+        try:
+            connection.close()
+        except Exception as exc:
+            logger.warning("Closing database %r after %s failed: %r", connection.alias, name, exc)
+        del connections[connection.alias]
 
 
 async def _call_async(check: ResolvedCheck) -> _Outcome:
