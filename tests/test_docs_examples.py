@@ -3,7 +3,7 @@
 Every ``.. code-block::`` of every page is checked by its language:
 
 * ``python``: compiles;
-* ``json``: parses; ``ini``: parses with configparser; ``toml``: parses;
+* ``json``: parses; ``ini``: parses with configparser;
 * ``yaml``: parses when PyYAML is installed, else no tab indentation;
 * ``dockerfile``: every instruction is a Dockerfile instruction, the first is FROM
   (or ARG);
@@ -118,12 +118,6 @@ def test_json_block_parses(block: Directive) -> None:
 @pytest.mark.parametrize("block", blocks_in("ini"), ids=block_id)
 def test_ini_block_parses(block: Directive) -> None:
     configparser.ConfigParser(interpolation=None).read_string(source(block), block.where)
-
-
-@pytest.mark.parametrize("block", blocks_in("toml"), ids=block_id)
-def test_toml_block_parses(block: Directive) -> None:
-    tomllib = pytest.importorskip("tomllib")  # the standard library from Python 3.11
-    tomllib.loads(source(block))
 
 
 @pytest.mark.parametrize("block", blocks_in("yaml"), ids=block_id)
