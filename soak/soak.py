@@ -1,7 +1,7 @@
 """The soak: testproject under real servers and load while PostgreSQL and Redis fail.
 
 ``make soak`` (``python soak/soak.py``) serves testproject under gunicorn (4
-workers) and then uvicorn (2 workers), against the machine's PostgreSQL and
+workers) and then uvicorn (one process), against the machine's PostgreSQL and
 Redis reached through fault proxies, and drives it with wrk for a bounded time:
 normal pages, ``/__heartbeat__`` and ``/__lbheartbeat__``. Meanwhile the
 proxies cut and heal the database and Redis on a fixed schedule, a prober
@@ -73,7 +73,11 @@ CONNECTIONS_PER_WORKER = 3
 RSS_GROWTH_FRACTION = 0.10
 RSS_GROWTH_BYTES = 16 * 1024 * 1024
 
-WORKERS = {"gunicorn": 4, "uvicorn": 2}
+#: Worker processes per server. uvicorn runs one process: with ``--workers N`` it
+#: leaves Nagle's algorithm on for keep-alive connections on Linux, so every
+#: request after the first on a connection waits ~40 ms for a delayed ACK
+#: (uvicorn issue #3149), which would measure uvicorn, not this library.
+WORKERS = {"gunicorn": 4, "uvicorn": 1}
 
 
 # --- The fault schedule ---------------------------------------------------------
@@ -128,9 +132,9 @@ def apply(proxy: FaultProxy, state: str) -> None:
     if state == "up":
         proxy.heal()
     elif state == "cut":
-        proxy.cut()
+        proxy.refuse()
     elif state == "stalled":
-        proxy.stall()
+        proxy.blackhole()
     else:  # pragma: no cover - the schedule only has the three
         raise ValueError(state)
 
@@ -153,6 +157,24 @@ def group_pids(pgid: int) -> list[int]:
         if int(fields[2]) == pgid:
             pids.append(int(entry))
     return sorted(pids)
+
+
+def worker_pids(pgid: int) -> list[int]:
+    """The processes of a server that serve requests.
+
+    A lone process serves them itself; with several, the master (``pgid``) and
+    helpers such as multiprocessing's resource tracker do not.
+    """
+    pids = group_pids(pgid)
+    workers = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if pid != pgid and b"resource_tracker" not in command:
+            workers.append(pid)
+    return workers or [pid for pid in pids if pid == pgid]
 
 
 def rss_bytes(pid: int) -> int | None:
@@ -197,7 +219,7 @@ class Sampler(threading.Thread):
                     self.samples.connections.append((offset, int(row[0]) if row else 0))
                 except psycopg.Error as exc:  # pragma: no cover - the sampler talks directly
                     self.samples.errors.append(repr(exc))
-                workers = [p for p in group_pids(self.server.pid) if p != self.server.pid]
+                workers = worker_pids(self.server.pid)
                 rss = {pid: value for pid in workers if (value := rss_bytes(pid)) is not None}
                 self.samples.rss.append((offset, rss))
                 self.stop_event.wait(SAMPLE_INTERVAL)
@@ -371,13 +393,6 @@ def with_database(url: str, name: str, **query: str) -> str:
     )
 
 
-def through(url: str, port: int) -> str:
-    """``url`` with its host and port replaced by the proxy's."""
-    parts = urlsplit(url)
-    auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-    return urlunsplit((parts.scheme, f"{auth}127.0.0.1:{port}", parts.path, parts.query, ""))
-
-
 def ensure_database(admin_url: str, name: str) -> None:
     """Create the soak's own database once, so parallel test runs are not disturbed."""
     import psycopg
@@ -402,14 +417,13 @@ def collectstatic(env: dict[str, str]) -> None:
 
 @contextlib.contextmanager
 def proxies(postgres: str, redis: str) -> Iterator[tuple[FaultProxy, FaultProxy]]:
-    from tests.faultproxy import FaultProxy
+    from tests.faultproxy import FaultProxy, host_port
 
-    pg_parts, redis_parts = urlsplit(postgres), urlsplit(redis)
     with (
-        FaultProxy(pg_parts.hostname or "127.0.0.1", pg_parts.port or 5432) as pg,
-        FaultProxy(redis_parts.hostname or "127.0.0.1", redis_parts.port or 6379) as rd,
+        FaultProxy(host_port(postgres, 5432)) as database,
+        FaultProxy(host_port(redis, 6379)) as cache,
     ):
-        yield pg, rd
+        yield database, cache
 
 
 def soak_one(kind: str, seconds: float, wrk: str, postgres: str, redis: str) -> Result:
@@ -420,13 +434,14 @@ def soak_one(kind: str, seconds: float, wrk: str, postgres: str, redis: str) -> 
     phases = schedule(seconds)
     with proxies(postgres, redis) as (pg_proxy, redis_proxy):
         env = {
-            "DATABASE_URL": through(
-                with_database(postgres, database, application_name=application_name),
-                pg_proxy.port,
+            "DATABASE_URL": pg_proxy.rewrite(
+                with_database(postgres, database, application_name=application_name)
             ),
-            "REDIS_URL": through(redis, redis_proxy.port),
+            "REDIS_URL": redis_proxy.rewrite(redis),
             "DEBUG": "false",
             "SECRET_KEY": "soak-not-secret",
+            # Under ASGI a persistent connection outlives its request's thread.
+            "CONN_MAX_AGE": "0" if kind == "uvicorn" else "60",
             "DOCKERFLOW_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
             "DOCKERFLOW_SUMMARY_LOG_PROBES": "true",
             "DOCKERFLOW_CHECKS": ",".join(

@@ -78,9 +78,14 @@ TEMPLATES = [
     },
 ]
 
+# Persistent connections suit WSGI workers. Under an ASGI server (uvicorn) set
+# CONN_MAX_AGE=0: there each request runs its sync code in a thread of its own,
+# so a connection kept open outlives its thread and is only closed by the
+# garbage collector.
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
     ),
 }
 
@@ -141,3 +146,4 @@ DOCKERFLOW_SUMMARY_LOG_PROBES = env_bool("DOCKERFLOW_SUMMARY_LOG_PROBES", False)
 # /__error__ (raises on purpose): off unless asked for, and then it needs the token.
 DOCKERFLOW_ERROR_ENDPOINT = env_bool("DOCKERFLOW_ERROR_ENDPOINT", False)
 DOCKERFLOW_ERROR_ENDPOINT_TOKEN = os.environ.get("DOCKERFLOW_ERROR_ENDPOINT_TOKEN") or None
+DOCKERFLOW_HEARTBEAT_SHOW_DETAILS = env_bool("DOCKERFLOW_HEARTBEAT_SHOW_DETAILS", False)
