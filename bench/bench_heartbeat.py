@@ -119,7 +119,10 @@ def models_app(directory: Path, count: int) -> str:
             "    name = models.CharField(max_length=100)",
             "    count = models.IntegerField(default=0)",
             "    created = models.DateTimeField(auto_now_add=True)",
-            f"    parent = models.ForeignKey('Model{index - 1}', null=True, on_delete=models.CASCADE)"
+            (
+                f"    parent = models.ForeignKey('Model{index - 1}', null=True, "
+                "on_delete=models.CASCADE)"
+            )
             if index
             else "    flag = models.BooleanField(default=False)",
             "",
@@ -276,7 +279,7 @@ def main() -> None:
         1.2,
     )
     benchlib.emit("heartbeat.flood_50", figures["flood"]["seconds"], None)
-    benchlib.emit("heartbeat.flood_50.check_runs", figures["flood"]["runs"], 0.04)
+    benchlib.emit("heartbeat.flood_50.check_runs", float(figures["flood"]["runs"]), 0.04)
 
 
 if __name__ == "__main__":

@@ -295,6 +295,9 @@ def running_server(
     ``server.output()`` still returns what the server wrote.
     """
     workdir = Path(tempfile.mkdtemp(prefix=f"dockerflow-{kind}-"))
+    # A fresh clone has never run collectstatic: WhiteNoise would print a
+    # "No directory at" warning (a non-JSON line) on every server start.
+    (TESTPROJECT / "staticfiles").mkdir(exist_ok=True)
     server: Server | None = None
     try:
         database_url = (env or {}).get("DATABASE_URL") or f"sqlite:///{workdir / 'db.sqlite3'}"
