@@ -445,3 +445,41 @@ def test_every_id_is_in_the_checks_reference() -> None:
     assert ids
     missing = [i for i in ids if f"``{i}``" not in reference]
     assert missing == []
+
+
+# --- Recipes that need no external service ------------------------------------------------
+
+
+def test_storage_recipe(tmp_path: Any) -> None:
+    storages = {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        }
+    }
+    with override_settings(
+        STORAGES=storages, DOCKERFLOW_CHECKS=[("health_check.checks.Storage", {})]
+    ):
+        result = heartbeat.run()
+    assert [(c.name, c.status) for c in result.checks] == [("Storage(alias='default')", "ok")]
+    assert list(tmp_path.rglob("*.txt")) == []  # the probe file was removed
+
+
+def test_storage_recipe_unknown_alias() -> None:
+    with override_settings(DOCKERFLOW_CHECKS=[("health_check.checks.Storage", {"alias": "nope"})]):
+        [check] = heartbeat.run().checks
+    [message] = check.messages
+    assert message.id == health.ERROR_HEALTH_CHECK_FAILED
+    assert message.msg == "Unavailable: Storage alias does not exist"
+
+
+@override_settings(
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+    DOCKERFLOW_CHECKS=["health_check.checks.Cache", ("health_check.checks.Cache", {"alias": "x"})],
+)
+def test_cache_recipe_on_locmem() -> None:
+    result = heartbeat.run()
+    assert {c.name: c.status for c in result.checks} == {
+        "Cache(alias='default')": "ok",
+        "Cache(alias='x')": "error",
+    }

@@ -435,6 +435,28 @@ async def test_async_and_sync_callers_share_one_flight(monkeypatch: pytest.Monke
     assert joins.count(True) == 1
 
 
+@override_settings(DOCKERFLOW_CHECKS=[path("blocking_check")])
+async def test_a_cancelled_joiner_does_not_cancel_the_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An ASGI client that hangs up cancels its request's task; the others must not care.
+    joins = _joiners(monkeypatch)
+    leader = asyncio.ensure_future(heartbeat.arun(timeout=10))
+    quitter = asyncio.ensure_future(heartbeat.arun(timeout=10))
+    stayer = asyncio.ensure_future(heartbeat.arun(timeout=10))
+    for _ in range(500):
+        if len(joins) == 3:
+            break
+        await asyncio.sleep(0.01)
+    quitter.cancel()
+    await asyncio.sleep(0.05)
+    gate.set()
+    results = await asyncio.gather(leader, stayer)
+    assert [r.status for r in results] == ["ok", "ok"]
+    assert quitter.cancelled()
+    assert calls["blocking_check"] == 1
+
+
 @override_settings(DOCKERFLOW_CHECKS=[path("ok_check")])
 def test_sequential_runs_each_run_the_checks() -> None:
     heartbeat.run()

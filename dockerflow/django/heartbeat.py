@@ -297,6 +297,9 @@ class _Flight:
 
     def __init__(self) -> None:
         self.future: concurrent.futures.Future[HeartbeatResult] = concurrent.futures.Future()
+        # Running from the start: a joiner that gives up or is cancelled (an
+        # ASGI client gone) cannot cancel the run the others wait for.
+        self.future.set_running_or_notify_cancel()
 
 
 class Engine:
