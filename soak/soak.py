@@ -16,7 +16,8 @@ Afterwards it reads the server's whole log and prints, per server:
   and heartbeats that told the truth about the services (target 100%);
 * ``request.summary`` lines: one valid JSON line for every answered request
   (nothing lost, nothing duplicated);
-* database connections: the most seen at once (target: a fixed bound);
+* database connections: the most seen at once (target: a bound set by the
+  workers and, under ASGI, the concurrent requests);
 * memory: the workers' RSS after warm-up and at the end (target: flat).
 
 It exits 1 when a target is missed, 2 when it could not run. Only loopback
@@ -66,7 +67,7 @@ HEARTBEAT_MARGIN = 1.0
 PROBE_INTERVAL = 0.2
 SAMPLE_INTERVAL = 0.5
 #: Database connections one worker process may hold at once: its request's
-#: persistent connection plus the heartbeat's checks.
+#: connection plus one for each of the heartbeat's two database checks.
 CONNECTIONS_PER_WORKER = 3
 #: Memory is flat when the workers' total RSS at the end exceeds the one after
 #: warm-up by no more than this fraction, or this many bytes, whichever is larger.
@@ -487,6 +488,16 @@ def soak_one(kind: str, seconds: float, wrk: str, postgres: str, redis: str) -> 
 # --- Judging ------------------------------------------------------------------------
 
 
+def connection_bound(kind: str, workers: int) -> int:
+    """The most database connections the server may hold at once.
+
+    A sync worker serves one request at a time; an ASGI process serves all the
+    page requests wrk has in flight at once, each on a connection of its own.
+    """
+    pages = WRK_ROLES.count("pages") if kind == "uvicorn" else 0
+    return CONNECTIONS_PER_WORKER * workers + pages
+
+
 def judge(
     kind: str,
     seconds: float,
@@ -586,7 +597,7 @@ def judge(
 
     # Database connections.
     counts = [n for _, n in samples.connections]
-    bound = CONNECTIONS_PER_WORKER * workers
+    bound = connection_bound(kind, workers)
     figures["database connections max"] = max(counts, default=0)
     figures["database connections at end"] = counts[-1] if counts else None
     figures["database connections bound"] = bound

@@ -290,6 +290,8 @@ PROBE_ANSWERS: list[tuple[str, str, dict[str, Any]]] = [
     ("post", "/__heartbeat__", {}),
     ("delete", "/__lbheartbeat__", {}),
     ("options", "/__version__", {}),
+    ("get", "/__lbheartbeat__", {"DOCKERFLOW_DRAIN_FILE": Path(__file__)}),
+    ("get", "/__heartbeat__", {"DOCKERFLOW_DRAIN_FILE": Path(__file__)}),
 ]
 ANSWER_IDS = [
     "lb",
@@ -305,6 +307,8 @@ ANSWER_IDS = [
     "hb-post",
     "lb-delete",
     "version-options",
+    "lb-draining",
+    "hb-draining",
 ]
 
 
@@ -406,6 +410,44 @@ def test_details_appear_with_debug_so_the_above_can_fail(client: Client) -> None
         body = client.get("/__heartbeat__").json()
     assert "checks" in body
     assert "details" in body
+
+
+def raising_engine(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError(f"engine broke: password={SECRET} in {Path(__file__)}")
+
+
+async def araising_engine(*args: Any, **kwargs: Any) -> Any:
+    raising_engine()
+
+
+def test_engine_failure_is_a_bare_json_error(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockerflow.django import heartbeat as engine
+
+    monkeypatch.setattr(engine, "run", raising_engine)
+    response = client.get("/__heartbeat__")
+    assert response.status_code == 500
+    assert assert_reveals_nothing(response) == {"status": "error"}
+
+
+async def test_engine_failure_is_a_bare_json_error_async(
+    async_client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockerflow.django import heartbeat as engine
+
+    monkeypatch.setattr(engine, "arun", araising_engine)
+    response = await async_client.get("/__heartbeat__")
+    assert response.status_code == 500
+    assert assert_reveals_nothing(response) == {"status": "error"}
+
+
+@pytest.mark.parametrize("url", ["/__lbheartbeat__", "/__heartbeat__"])
+def test_draining_probe_reveals_nothing(client: Client, url: str) -> None:
+    with override_settings(DOCKERFLOW_DRAIN_FILE=Path(__file__)):
+        response = client.get(url)
+    assert response.status_code == 503
+    assert_reveals_nothing(response)
 
 
 def test_version_callback_failure_reveals_nothing(client: Client) -> None:

@@ -16,12 +16,13 @@ import pytest
 
 from soak.soak import (
     AGENT,
-    CONNECTIONS_PER_WORKER,
     HEARTBEAT_MARGIN,
     HEARTBEAT_TIMEOUT,
+    WRK_ROLES,
     LogFigures,
     Probe,
     Samples,
+    connection_bound,
     judge,
     phase_at,
     read_log,
@@ -197,8 +198,14 @@ def test_failed_or_in_flight_requests_may_have_a_line_or_not() -> None:
 
 def test_too_many_database_connections_is_a_miss() -> None:
     run = good_run()
-    run["samples"].connections.append((SECONDS - 1, CONNECTIONS_PER_WORKER * WORKERS + 1))
+    run["samples"].connections.append((SECONDS - 1, connection_bound("gunicorn", WORKERS) + 1))
     assert run_judge(run)["database connections bounded"] is False
+
+
+def test_asgi_may_hold_one_more_connection_per_concurrent_page() -> None:
+    assert connection_bound("uvicorn", 1) == connection_bound("gunicorn", 1) + WRK_ROLES.count(
+        "pages"
+    )
 
 
 def test_growing_memory_is_a_miss() -> None:
