@@ -260,7 +260,10 @@ def _release_connections(name: str) -> None:
             connection.close()
         except Exception as exc:
             logger.warning("Closing database %r after %s failed: %r", connection.alias, name, exc)
-        del connections[connection.alias]
+        # SQLite keeps an in-memory database open on close() (closing would
+        # destroy it); dropping that wrapper would only leak its connection.
+        if connection.connection is None:
+            del connections[connection.alias]
 
 
 async def _call_async(check: ResolvedCheck) -> _Outcome:
