@@ -20,8 +20,8 @@ import re
 import socket
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
+from random import getrandbits
 from types import TracebackType
 from typing import Any, Literal, TypeGuard
 
@@ -60,9 +60,19 @@ def is_valid_request_id(value: object) -> TypeGuard[str]:
     return type(value) is str and _REQUEST_ID_RE.fullmatch(value) is not None
 
 
+_UUID4_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+_UUID4_SET = (0x4 << 76) | (0x2 << 62)  # version 4, RFC 4122 variant
+
+
 def generate_request_id() -> str:
-    """Return a fresh request id: a random UUID4 string."""
-    return str(uuid.uuid4())
+    """Return a fresh request id: a random UUID (version 4) in hex, 32 characters.
+
+    ``uuid.uuid4().hex`` in form. The bits come from :mod:`random`
+    (reseeded in every forked worker): a request id must be unique, not
+    secret, and this takes a fifth of the time of reading the system's random
+    source for a ``uuid.UUID``.
+    """
+    return "%032x" % (getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
 
 
 def get_or_generate_request_id(headers: Mapping[str, str], header_name: str | None = None) -> str:

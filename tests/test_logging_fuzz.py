@@ -16,7 +16,7 @@ from .mozlog import check_mozlog
 
 # Thousands of examples in all, a few seconds of run time.
 FUZZ = settings(
-    max_examples=1500,
+    max_examples=1200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -150,7 +150,7 @@ def test_hostile_records_give_one_valid_line(
             assert _clean(key) in fields, key
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records())
 def test_every_path_writes_the_same_line(case: tuple[logging.LogRecord, dict[str, Any]]) -> None:
     record, _ = case
@@ -175,7 +175,7 @@ def same_shape_records(draw: st.DrawFn) -> list[logging.LogRecord]:
     return result
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(same_shape_records())
 def test_a_shape_writer_serves_other_value_types(batch: list[logging.LogRecord]) -> None:
     formatter = MozlogFormatter(logger_name="fuzz")

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.handlers.exception import convert_exception_to_response
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponseBase
+from django.http.response import ResponseHeaders
+from django.utils.functional import LazyObject, empty
 
-from ..logging import get_or_generate_request_id, request_id_context
+from ..logging import _safe_repr, generate_request_id, is_valid_request_id, request_id_context
 from . import views
 from .conf import conf
 
 summary_logger = logging.getLogger("request.summary")
+# Whether the logger's class makes records the standard way (a Logger's class
+# is fixed when it is created, and that is now).
+_STANDARD_LOGGER = type(summary_logger).makeRecord is logging.Logger.makeRecord
 
 #: Probe paths (without trailing slash) and the views that answer them.
 PROBES: dict[str, views.View] = {
@@ -50,11 +60,159 @@ def match_probe(path: str) -> str | None:
     return path if path in PROBES else None
 
 
+class _Request:
+    """What the middleware knows about the request it is serving.
+
+    Found by the request's id in ``_serving`` (nothing is added to the
+    request) by ``process_exception`` and the ``got_request_exception``
+    receiver, which may run in another thread.
+    """
+
+    __slots__ = ("exception", "failed", "header", "request", "rid", "start")
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.start = time.monotonic_ns()
+        self.request = request
+        #: The request id header (DOCKERFLOW_REQUEST_ID_HEADER_NAME), and the
+        #: id: the incoming one when it is safe, else a new one.
+        self.header = header = conf.REQUEST_ID_HEADER_NAME
+        meta_key = _meta_keys.get(header)
+        if meta_key is None:
+            meta_key = _meta_key(header)
+        rid = request.META.get(meta_key)
+        if rid is None or not is_valid_request_id(rid):
+            rid = generate_request_id()
+        self.rid = rid
+        #: The exception the view raised (``process_exception``), if any.
+        self.exception: BaseException | None = None
+        #: Whether Django handled an exception as a server error (a 500).
+        self.failed = False
+
+
+#: id(request) -> its state, while the middleware serves the request. (A dict
+#: costs less than a second context variable, and any thread can read it.)
+_serving: dict[int, _Request] = {}
+
+
+def _state_of(request: object) -> _Request | None:
+    state = _serving.get(id(request))
+    return state if state is not None and state.request is request else None
+
+
+# HTTP header name -> request.META key, for the request id header.
+_meta_keys: dict[str, str] = {}
+
+
+def _meta_key(header: str) -> str:
+    meta_key = "HTTP_" + header.upper().replace("-", "_")
+    if len(_meta_keys) < 16:  # the setting has one value (a few in tests)
+        _meta_keys[header] = meta_key
+    return meta_key
+
+
+def _on_request_exception(
+    sender: object, request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    # Django sends got_request_exception for the exceptions it turns into a
+    # 500, not for Http404 or PermissionDenied: that decides errno.
+    state = _state_of(request)
+    if state is None:
+        return
+    state.failed = True
+    handled = sys.exc_info()[1]  # None when Django handles it in another thread
+    if handled is not None:
+        state.exception = handled
+
+
+got_request_exception.connect(_on_request_exception, dispatch_uid="dockerflow.request.summary")
+
+
+def _pk(user: Any) -> Any:
+    try:
+        if not user.is_authenticated:
+            return ""
+        pk = user.pk
+    except Exception:  # a broken custom user model must not break the summary
+        return ""
+    return pk if type(pk) in (int, str) else str(pk)
+
+
+def _session_uid(value: Any) -> Any:
+    # The session holds the primary key as a string; log it as the user's pk
+    # would be logged (an int for the default user model).
+    if value is None:
+        return ""
+    try:
+        return get_user_model()._meta.pk.to_python(value)
+    except Exception:
+        return value if type(value) in (int, str) else str(value)
+
+
+class _SessionLoad:
+    """The uid is in a session that has not been loaded yet."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def load(self) -> Any:
+        """Load the session (one query with the database backend); its uid."""
+        try:
+            return _session_uid(self.session.get(SESSION_KEY))
+        except Exception:  # the session store is down: still log the request
+            return ""
+
+    async def aload(self) -> Any:
+        """:meth:`load`, natively async."""
+        try:
+            return _session_uid(await self.session.aget(SESSION_KEY))
+        except Exception:  # the session store is down: still log the request
+            return ""
+
+
+def _known_uid(request: HttpRequest) -> Any:
+    """The user's primary key, or "" when anonymous, found without a query.
+
+    Returns a :class:`_SessionLoad` when only loading the session would tell.
+    """
+    attrs = request.__dict__
+    user = attrs.get("user")
+    if user is None:  # no AuthenticationMiddleware ran (a probe, or none installed)
+        return ""
+    if isinstance(user, LazyObject):
+        # AuthenticationMiddleware's lazy user: never evaluate it here, which
+        # would cost a session query and a user query.
+        wrapped = user._wrapped
+        if wrapped is empty:
+            wrapped = attrs.get("_cached_user", attrs.get("_acached_user", empty))
+        if wrapped is empty:
+            return _uid_from_session(attrs.get("session"))
+        user = wrapped
+    return _pk(user)
+
+
+def _uid_from_session(session: Any) -> Any:
+    if session is None:
+        return ""
+    try:
+        if session.session_key is None:  # no session cookie: nobody is logged in
+            return ""
+        loaded = session.__dict__.get("_session_cache")
+    except Exception:
+        return ""
+    if loaded is not None:  # the view already loaded it: no query
+        return _session_uid(loaded.get(SESSION_KEY))
+    return _SessionLoad(session)
+
+
 class DockerflowMiddleware:
     """Answer the Dockerflow endpoints early and log one summary per request.
 
     Put it first in ``MIDDLEWARE``: probes are answered before any other
-    middleware (host validation, SSL redirects, sessions, login) runs.
+    middleware (host validation, SSL redirects, sessions, login) runs, and
+    every other request is timed and logged as one ``request.summary`` record,
+    whatever the middleware after it does.
     """
 
     sync_capable = True
@@ -73,17 +231,61 @@ class DockerflowMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        probe = match_probe(request.path_info)
-        if probe is not None:
-            return PROBES[probe](request)
-        start = self._start(request)
-        response = _error_response(request) if _wants_error(request) else self.get_response(request)
-        assert isinstance(response, HttpResponseBase)
-        self._log_summary(request, response, start)
-        return response
+        path = request.path_info
+        # Every probe path starts with "/__": most requests skip the match.
+        probe = match_probe(path) if path.startswith("/__") else None
+        state = _serving[id(request)] = _Request(request)
+        rid_token = request_id_context.set(state.rid)
+        response: HttpResponseBase
+        try:
+            try:
+                if probe is not None:
+                    response = PROBES[probe](request)
+                elif path in ERROR_PATHS and _wants_error(request):
+                    response = _error_response(request)
+                else:
+                    response = self.get_response(request)  # type: ignore[assignment]
+            except BaseException as exc:  # DEBUG_PROPAGATE_EXCEPTIONS, SystemExit...
+                if probe is None or conf.SUMMARY_LOG_PROBES:
+                    _log_summary(state, None, exc, _known_uid(request), time.monotonic_ns())
+                raise
+            end = time.monotonic_ns()
+            _echo_request_id(response, state)
+            if probe is None or conf.SUMMARY_LOG_PROBES:
+                uid = _known_uid(request)
+                if type(uid) is _SessionLoad:
+                    uid = uid.load()
+                _log_summary(state, response, None, uid, end)
+            return response
+        finally:
+            del _serving[id(request)]
+            request_id_context.reset(rid_token)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        probe = match_probe(request.path_info)
+        path = request.path_info
+        probe = match_probe(path) if path.startswith("/__") else None
+        state = _serving[id(request)] = _Request(request)
+        rid_token = request_id_context.set(state.rid)
+        try:
+            try:
+                response = await self._arespond(request, probe)
+            except BaseException as exc:  # CancelledError when the client left...
+                if probe is None or conf.SUMMARY_LOG_PROBES:
+                    _log_summary(state, None, exc, _known_uid(request), time.monotonic_ns())
+                raise
+            end = time.monotonic_ns()
+            _echo_request_id(response, state)
+            if probe is None or conf.SUMMARY_LOG_PROBES:
+                uid = _known_uid(request)
+                if type(uid) is _SessionLoad:
+                    uid = await uid.aload()
+                _log_summary(state, response, None, uid, end)
+            return response
+        finally:
+            del _serving[id(request)]
+            request_id_context.reset(rid_token)
+
+    async def _arespond(self, request: HttpRequest, probe: str | None) -> HttpResponseBase:
         if probe is not None:
             if probe in ASYNC_PROBES:
                 return await ASYNC_PROBES[probe](request)
@@ -91,35 +293,81 @@ class DockerflowMiddleware:
             if probe in BLOCKING_PROBES:
                 return await sync_to_async(view)(request)
             return view(request)
-        start = self._start(request)
-        response: HttpResponseBase
         if _wants_error(request):
             # handler500 may touch the database: keep it out of the event loop.
-            response = await sync_to_async(_error_response)(request)
-        else:
-            response = await self.get_response(request)  # type: ignore[misc]
-        self._log_summary(request, response, start)
+            return await sync_to_async(_error_response)(request)
+        response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
         return response
 
-    def _start(self, request: HttpRequest) -> float:
-        rid = get_or_generate_request_id(request.headers, conf.REQUEST_ID_HEADER_NAME)
-        request_id_context.set(rid)
-        return time.monotonic()
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        """Note the view's exception for the summary; Django handles it as usual."""
+        state = _state_of(request)
+        if state is not None:
+            state.exception = exception
 
-    def _log_summary(self, request: HttpRequest, response: HttpResponseBase, start: float) -> None:
-        user = getattr(request, "user", None)
-        uid = user.pk if user is not None and user.is_authenticated else ""
-        extra: dict[str, Any] = {
-            "errno": 0,
-            "agent": request.META.get("HTTP_USER_AGENT", ""),
-            "lang": request.META.get("HTTP_ACCEPT_LANGUAGE", ""),
-            "method": request.method,
-            "path": request.path,
-            "uid": uid,
-            "rid": request_id_context.get(),
-            "t": int((time.monotonic() - start) * 1000),
-            "code": response.status_code,
-        }
-        if conf.SUMMARY_LOG_QUERYSTRING:
-            extra["querystring"] = request.META.get("QUERY_STRING", "")
-        summary_logger.info("", extra=extra)
+
+def _echo_request_id(response: HttpResponseBase, state: _Request) -> None:
+    headers = response.headers
+    store = headers.__dict__.get("_store")
+    if type(headers) is ResponseHeaders and type(store) is dict:
+        # ResponseHeaders' own storage: the checks __setitem__ makes (ASCII, no
+        # line breaks) hold already for a validated header name and id, and
+        # they cost more than the rest of this middleware's own work. A view
+        # that set the header keeps its value.
+        store.setdefault(state.header.lower(), (state.header, state.rid))
+    elif state.header not in response:
+        response[state.header] = state.rid
+
+
+def _log_summary(
+    state: _Request,
+    response: HttpResponseBase | None,
+    raised: BaseException | None,
+    uid: Any,
+    end: int,
+) -> None:
+    """Log the ``request.summary`` record of ``state``'s request, answered at ``end``."""
+    if raised is None:
+        level = logging.ERROR if state.failed else logging.INFO
+        code = response.status_code if response is not None else 500
+    elif isinstance(raised, asyncio.CancelledError):
+        # The client went away before the answer: worth a line, no error.
+        level, code = logging.WARNING, 499
+    else:  # DEBUG_PROPAGATE_EXCEPTIONS, or SystemExit on a worker timeout
+        level, code = logging.ERROR, 500
+    if not summary_logger.isEnabledFor(level):
+        return
+    exc_info = None
+    msg = ""
+    if level == logging.ERROR:
+        exception = raised if raised is not None else state.exception
+        if exception is not None:
+            exc_info = (type(exception), exception, exception.__traceback__)
+            msg = _safe_repr(exception)
+    request = state.request
+    meta = request.META
+    fields = {
+        "errno": 500 if level == logging.ERROR else 0,
+        "agent": meta.get("HTTP_USER_AGENT", ""),
+        "lang": meta.get("HTTP_ACCEPT_LANGUAGE", ""),
+        "method": request.method,
+        "path": request.path,
+        "uid": uid if type(uid) is not _SessionLoad else "",
+        "rid": state.rid,
+        "t": (end - state.start) // 1_000_000,
+        "code": code,
+    }
+    if conf.SUMMARY_LOG_QUERYSTRING:
+        fields["querystring"] = unquote(meta.get("QUERY_STRING", ""))
+    if _STANDARD_LOGGER:
+        # What Logger.makeRecord does, without checking that each extra would
+        # not overwrite a LogRecord attribute: these never do.
+        record = logging.getLogRecordFactory()(
+            "request.summary", level, __file__, 0, msg, (), exc_info, "__call__"
+        )
+        record.__dict__.update(fields)
+    else:  # a custom Logger class: its own makeRecord
+        record = summary_logger.makeRecord(
+            "request.summary", level, __file__, 0, msg, (), exc_info, "__call__", fields
+        )
+    summary_logger.handle(record)

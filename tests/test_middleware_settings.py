@@ -1,0 +1,83 @@
+"""The settings the middleware reads on every request are read at access time.
+
+``conf`` finds a ``DOCKERFLOW_*`` setting without the AttributeError that
+``getattr(settings, name, default)`` costs for an absent one; these tests hold
+it to exactly what ``getattr`` would answer, however the settings were changed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from dockerflow.django.conf import conf
+
+
+def test_default_when_absent() -> None:
+    assert not hasattr(settings, "DOCKERFLOW_SUMMARY_LOG_QUERYSTRING")
+    assert conf.SUMMARY_LOG_QUERYSTRING is False
+    assert conf.SUMMARY_LOG_PROBES is False
+    assert conf.REQUEST_ID_HEADER_NAME == "X-Request-ID"
+
+
+def test_override_settings_and_nesting() -> None:
+    with override_settings(DOCKERFLOW_REQUEST_ID_HEADER_NAME="X-Outer"):
+        assert conf.REQUEST_ID_HEADER_NAME == "X-Outer"
+        with override_settings(DOCKERFLOW_SUMMARY_LOG_PROBES=True):
+            assert conf.REQUEST_ID_HEADER_NAME == "X-Outer"  # from the outer holder
+            assert conf.SUMMARY_LOG_PROBES is True
+            with override_settings(DOCKERFLOW_REQUEST_ID_HEADER_NAME="X-Inner"):
+                assert conf.REQUEST_ID_HEADER_NAME == "X-Inner"
+            assert conf.REQUEST_ID_HEADER_NAME == "X-Outer"
+        assert conf.SUMMARY_LOG_PROBES is False
+    assert conf.REQUEST_ID_HEADER_NAME == "X-Request-ID"
+
+
+def test_a_deleted_setting_is_absent() -> None:
+    with override_settings(DOCKERFLOW_SUMMARY_LOG_QUERYSTRING=True):
+        with override_settings():
+            del settings.DOCKERFLOW_SUMMARY_LOG_QUERYSTRING
+            assert not hasattr(settings, "DOCKERFLOW_SUMMARY_LOG_QUERYSTRING")
+            assert conf.SUMMARY_LOG_QUERYSTRING is False
+        assert conf.SUMMARY_LOG_QUERYSTRING is True
+
+
+def test_a_change_at_run_time_is_seen_at_once() -> None:
+    settings.DOCKERFLOW_SUMMARY_LOG_QUERYSTRING = True
+    try:
+        assert conf.SUMMARY_LOG_QUERYSTRING is True
+    finally:
+        del settings.DOCKERFLOW_SUMMARY_LOG_QUERYSTRING
+    assert conf.SUMMARY_LOG_QUERYSTRING is False
+
+
+@pytest.mark.parametrize(
+    "configure",
+    [
+        # settings.configure(): a UserSettingsHolder over Django's global_settings
+        "settings.configure(DOCKERFLOW_REQUEST_ID_HEADER_NAME='X-Configured')",
+        # a custom LazySettings wrapped object is read through getattr
+        "settings.configure(DOCKERFLOW_REQUEST_ID_HEADER_NAME='X-Configured');"
+        "from django.utils.functional import empty;"
+        "holder = settings._wrapped;"
+        "Odd = type('Odd', (), {'__getattr__': lambda self, name: getattr(holder, name)});"
+        "settings._wrapped = Odd()",
+    ],
+    ids=["configure", "unknown-holder"],
+)
+def test_other_ways_to_configure(configure: str) -> None:
+    code = (
+        "from django.conf import settings;"
+        f"{configure};"
+        "from dockerflow.django.conf import conf;"
+        "assert conf.REQUEST_ID_HEADER_NAME == 'X-Configured', conf.REQUEST_ID_HEADER_NAME;"
+        "assert conf.SUMMARY_LOG_PROBES is False"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
