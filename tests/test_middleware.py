@@ -714,3 +714,23 @@ def test_custom_record_factory(logged: Captured) -> None:
     finally:
         logging.setLogRecordFactory(original)
     assert logged.summary()["Fields"]["service"] == "billing"
+
+
+def test_every_probe_path_starts_with_two_underscores() -> None:
+    # The middleware only matches paths starting with "/__" against the probes.
+    from dockerflow.django.middleware import PROBES
+
+    assert all(path.startswith("/__") for path in PROBES)
+
+
+def test_the_same_request_served_twice_inside_itself(logged: Captured) -> None:
+    # A view that sends its own request through the middleware again (odd, but
+    # it must not break the outer request or leak state).
+    from dockerflow.django import middleware
+
+    inner = DockerflowMiddleware(lambda request: HttpResponse("inner"))
+    outer = DockerflowMiddleware(lambda request: inner(request))
+    response = outer(RequestFactory().get("/"))
+    assert response.content == b"inner"
+    assert len(logged.summaries()) == 2
+    assert middleware._serving == {}

@@ -258,7 +258,7 @@ class DockerflowMiddleware:
                 _log_summary(state, response, None, uid, end)
             return response
         finally:
-            del _serving[id(request)]
+            _serving.pop(id(request), None)
             request_id_context.reset(rid_token)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -282,7 +282,7 @@ class DockerflowMiddleware:
                 _log_summary(state, response, None, uid, end)
             return response
         finally:
-            del _serving[id(request)]
+            _serving.pop(id(request), None)
             request_id_context.reset(rid_token)
 
     async def _arespond(self, request: HttpRequest, probe: str | None) -> HttpResponseBase:
