@@ -161,6 +161,8 @@ def test_right_token_raises_through_djangos_error_handling(
     assert isinstance(exc_info[1], views.ErrorEndpointCalled)
     summaries = [r for r in caplog.records if r.name == "request.summary"]
     assert [getattr(r, "path", None) for r in summaries] == ["/__error__" + suffix]
+    assert getattr(summaries[0], "code", None) == 500
+    assert getattr(summaries[0], "errno", None) == 500
     assert all(TOKEN not in MozlogFormatter().format(r) for r in caplog.records)
 
 
