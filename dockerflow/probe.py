@@ -578,8 +578,12 @@ exit codes:
 """
 
 
-def _argument(check: Callable[[str], object]) -> Callable[[str], str]:
-    """An argparse ``type`` that validates with ``check`` and keeps the string."""
+def argparse_type(check: Callable[[str], object]) -> Callable[[str], str]:
+    """An argparse ``type`` that validates with ``check`` and keeps the string.
+
+    Shared with ``manage.py dockerflow_heartbeat``, so both reject the same input
+    with the same message.
+    """
 
     def convert(text: str) -> str:
         import argparse
@@ -608,20 +612,20 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "url",
         nargs="?",
-        type=_argument(validate_url),
+        type=argparse_type(validate_url),
         help=f"the http(s) URL to GET (default: http://127.0.0.1:$PORT{DEFAULT_PATH}, "
         "$PORT defaulting to 8000)",
     )
     parser.add_argument(
         "--timeout",
-        type=_argument(parse_timeout),
+        type=argparse_type(parse_timeout),
         default=str(DEFAULT_TIMEOUT),
         metavar="SECONDS",
         help=f"bound on the whole probe, name resolution included (default: {DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument(
         "--host",
-        type=_argument(validate_host),
+        type=argparse_type(validate_host),
         help="send this Host header instead of the URL's host (e.g. one in ALLOWED_HOSTS)",
     )
     return parser

@@ -21,14 +21,21 @@ Exit codes (what Docker's HEALTHCHECK expects):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.core import checks
 from django.core.management.base import BaseCommand, CommandParser
 from django.http import JsonResponse
 
-from ....probe import DEFAULT_TIMEOUT, parse_timeout, probe_url, validate_host, validate_url
+from ....probe import (
+    DEFAULT_TIMEOUT,
+    argparse_type,
+    parse_timeout,
+    probe_url,
+    validate_host,
+    validate_url,
+)
 from ... import heartbeat as heartbeat_engine
 from ...conf import conf
 
@@ -48,20 +55,6 @@ EXIT_CODES_HELP = (
     "or with --url: HTTP 3xx/4xx/5xx, connection refused, timeout, DNS failure, "
     "bad response); 2 usage error only, never a health outcome."
 )
-
-
-def _typed(check: Callable[[str], object]) -> Callable[[str], str]:
-    """An argparse ``type`` that validates with ``check`` and keeps the string."""
-    import argparse
-
-    def convert(text: str) -> str:
-        try:
-            check(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-        return text
-
-    return convert
 
 
 def _fail_level(text: str) -> str:
@@ -125,14 +118,14 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--timeout",
-            type=_typed(parse_timeout),
+            type=argparse_type(parse_timeout),
             metavar="SECONDS",
             help="bound the run (default: DOCKERFLOW_HEARTBEAT_TIMEOUT) or, with --url, the "
             f"whole probe (default: {DEFAULT_TIMEOUT:g})",
         )
         parser.add_argument(
             "--fail-level",
-            type=_typed(_fail_level),
+            type=argparse_type(_fail_level),
             metavar="{warning,error}",
             help="the lowest level that makes the command fail "
             "(default: DOCKERFLOW_HEARTBEAT_FAIL_LEVEL, which defaults to error)",
@@ -146,12 +139,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--url",
-            type=_typed(validate_url),
+            type=argparse_type(validate_url),
             help="probe this running server over HTTP instead (redirects are not followed)",
         )
         parser.add_argument(
             "--host",
-            type=_typed(validate_host),
+            type=argparse_type(validate_host),
             help="with --url: the Host header to send",
         )
 
