@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from soak.soak import (
     AGENT,
     HEARTBEAT_MARGIN,
     HEARTBEAT_TIMEOUT,
+    MAX_CYCLE_SECONDS,
     WRK_ROLES,
     LogFigures,
     Probe,
@@ -46,6 +48,17 @@ def test_schedule_covers_the_run_and_cuts_each_service() -> None:
     assert {p.redis for p in phases} == {"up", "cut"}
     assert phase_at(phases, 0).name == "healthy"
     assert phase_at(phases, SECONDS + 5) is phases[-1]
+
+
+@pytest.mark.parametrize("seconds", [15.0, 90.0, 91.0, 300.0, 3600.0])
+def test_long_runs_repeat_the_cycle_so_no_fault_outlasts_a_worker_timeout(
+    seconds: float,
+) -> None:
+    phases = schedule(seconds)
+    assert phases[-1].end == pytest.approx(seconds)
+    assert max(p.end - p.start for p in phases) < 20
+    cycles = sum(1 for p in phases if p.database == "stalled")
+    assert cycles == math.ceil(seconds / MAX_CYCLE_SECONDS)
 
 
 def test_soak_database_url() -> None:
