@@ -7,7 +7,6 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,12 +32,12 @@ CLOCK_NS = [
 
 
 @pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """``time.time()`` and ``time.time_ns()`` both read ``now[0]``."""
     now = [CLOCK_NS[0]]
     monkeypatch.setattr(time, "time_ns", lambda: now[0])
     monkeypatch.setattr(time, "time", lambda: now[0] / 1e9)
-    yield now
+    return now
 
 
 def real_record(level: int, msg: str, exc_info: Any) -> dict[str, Any]:
