@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import os
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,107 +26,6 @@ summary_logger = logging.getLogger("request.summary")
 # Whether the logger's class makes records the standard way (a Logger's class
 # is fixed when it is created, and that is now).
 _STANDARD_LOGGER = type(summary_logger).makeRecord is logging.Logger.makeRecord
-
-
-def _init_fingerprint(init: Callable[..., None]) -> str:
-    code = init.__code__
-    text = repr((code.co_code, code.co_names, code.co_consts, code.co_varnames))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-# LogRecord.__init__ costs about a sixth of this middleware's work per request
-# (a path split, and an attribute set at a time). _make_record builds the very
-# same record, but only for these versions of LogRecord.__init__, read line by
-# line (CPython 3.10.13, 3.11.7, 3.12.1, 3.13.0): any other version, and any
-# record factory other than LogRecord itself, uses LogRecord.
-_KNOWN_INITS = {
-    "e38d1a19a800d1ad66660e3d745969d04fd2984dbe2c386f326fb60872c11e82": "3.10",
-    "bc418ac360ba6cb81a4b3bfb9d997dfe5b5db930e5cb7dd21c9bf34f238014a1": "3.11",
-    "a4dad16397060bea75f100e3f21337ea2d097149f0a8b91a484f63aa2df4ce52": "3.12",
-    "87aa52f06dd89695762d96e80c3b4b3f8a8d835a17fd0859fbb06f4f45569a0e": "3.13",
-}
-_INIT_VERSION = _KNOWN_INITS.get(_init_fingerprint(logging.LogRecord.__init__))
-#: Whether _make_record may replace LogRecord(): its __init__ is a known one.
-_FAST_RECORD = _INIT_VERSION is not None and sys.version_info[:2] == tuple(
-    int(part) for part in (_INIT_VERSION or "0.0").split(".")
-)
-_NS_CLOCK = _INIT_VERSION == "3.13"  # time_ns(), and the msecs rounding fix
-_TASK_NAME = _INIT_VERSION in ("3.12", "3.13")
-_FILENAME = os.path.basename(__file__)
-_MODULE = os.path.splitext(_FILENAME)[0]
-_new_record = logging.LogRecord.__new__
-
-
-def _make_record(level: int, msg: str, exc_info: Any) -> logging.LogRecord:
-    """``LogRecord("request.summary", level, __file__, 0, msg, (), exc_info, "__call__")``.
-
-    Only called when ``_FAST_RECORD`` and the record factory is LogRecord.
-    Each attribute as LogRecord.__init__ (of ``_INIT_VERSION``) sets it, in
-    the same order; ``logging``'s module flags are read at each call, as it
-    does.
-    """
-    record = _new_record(logging.LogRecord)
-    if _NS_CLOCK:
-        ct_ns = time.time_ns()
-        created = ct_ns / 1e9
-        msecs = (ct_ns % 1_000_000_000) // 1_000_000 + 0.0
-        if msecs == 999.0 and int(created) != ct_ns // 1_000_000_000:
-            msecs = 0.0
-        relative = (ct_ns - logging._startTime) / 1e6  # type: ignore[attr-defined]
-    else:
-        created = time.time()
-        msecs = int((created - int(created)) * 1000) + 0.0
-        relative = (created - logging._startTime) * 1000  # type: ignore[attr-defined]
-    if logging.logThreads:
-        thread: int | None = threading.get_ident()
-        thread_name: str | None = threading.current_thread().name
-    else:
-        thread = thread_name = None
-    process_name: str | None = None
-    if logging.logMultiprocessing:
-        process_name = "MainProcess"
-        mp = sys.modules.get("multiprocessing")
-        if mp is not None:
-            try:  # noqa: SIM105 - suppress() would cost a context manager per record
-                process_name = mp.current_process().name
-            except Exception:  # noqa: S110 - as LogRecord does
-                pass
-    process = os.getpid() if logging.logProcesses and hasattr(os, "getpid") else None
-    task_name = None
-    if _TASK_NAME and logging.logAsyncioTasks:  # type: ignore[attr-defined]
-        aio = sys.modules.get("asyncio")
-        if aio:
-            try:  # noqa: SIM105 - as above
-                task_name = aio.current_task().get_name()
-            except Exception:  # noqa: S110 - as LogRecord does
-                pass
-    attrs = {
-        "name": "request.summary",
-        "msg": msg,
-        "args": (),
-        "levelname": logging.getLevelName(level),
-        "levelno": level,
-        "pathname": __file__,
-        "filename": _FILENAME,
-        "module": _MODULE,
-        "exc_info": exc_info,
-        "exc_text": None,
-        "stack_info": None,
-        "lineno": 0,
-        "funcName": "__call__",
-        "created": created,
-        "msecs": msecs,
-        "relativeCreated": relative,
-        "thread": thread,
-        "threadName": thread_name,
-        "processName": process_name,
-        "process": process,
-    }
-    if _TASK_NAME:
-        attrs["taskName"] = task_name
-    record.__dict__ = attrs
-    return record
-
 
 #: Probe paths (without trailing slash) and the views that answer them.
 PROBES: dict[str, views.View] = {
@@ -466,11 +362,9 @@ def _log_summary(
     if _STANDARD_LOGGER:
         # What Logger.makeRecord does, without checking that each extra would
         # not overwrite a LogRecord attribute: these never do.
-        factory = logging.getLogRecordFactory()
-        if _FAST_RECORD and factory is logging.LogRecord:
-            record = _make_record(level, msg, exc_info)
-        else:
-            record = factory("request.summary", level, __file__, 0, msg, (), exc_info, "__call__")
+        record = logging.getLogRecordFactory()(
+            "request.summary", level, __file__, 0, msg, (), exc_info, "__call__"
+        )
         record.__dict__.update(fields)
     else:  # a custom Logger class: its own makeRecord
         record = summary_logger.makeRecord(
