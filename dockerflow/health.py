@@ -50,5 +50,8 @@ CONFIG_CHECK_NOT_A_CHECK = "dockerflow.config.E011"
 CONFIG_CHECK_ARGUMENTS = "dockerflow.config.E012"
 CONFIG_CHECK_BAD_ENTRY = "dockerflow.config.E013"
 
+# --- Drain configuration: W030-W039 ------------------------------------------
+CONFIG_DRAIN_FILE_RELATIVE = "dockerflow.config.W030"
+
 # --- Security configuration (the /__error__ guard): E050-E059, W050-W059 ------
 CONFIG_ERROR_ENDPOINT_UNREACHABLE = "dockerflow.config.W050"

@@ -235,3 +235,28 @@ def test_plain_check_runs_no_backing_service_check(django_db_blocker: Any) -> No
     # access blocked, the check must still pass.
     with django_db_blocker.block():
         call_command("check", stdout=StringIO(), stderr=StringIO())
+
+
+# --- W030: a relative DOCKERFLOW_DRAIN_FILE ------------------------------------
+
+
+@pytest.mark.parametrize("path", ["drain", "./run/drain", "../drain"])
+def test_w030_relative_drain_file_is_named(path: str) -> None:
+    with override_settings(DOCKERFLOW_DRAIN_FILE=path):
+        message = only(dockerflow_messages(), health.CONFIG_DRAIN_FILE_RELATIVE)
+    assert message.level == checks.WARNING
+    assert repr(path) in message.msg
+
+
+def test_w030_relative_pathlike_drain_file() -> None:
+    from pathlib import Path
+
+    with override_settings(DOCKERFLOW_DRAIN_FILE=Path("tmp") / "drain"):
+        only(dockerflow_messages(), health.CONFIG_DRAIN_FILE_RELATIVE)
+
+
+@pytest.mark.parametrize("path", [None, "/tmp/dockerflow-drain", "", 42])
+def test_w030_silent_for_absolute_unset_or_mistyped(path: object) -> None:
+    # Unset and absolute paths are fine; "" and 42 are E002's to report, once.
+    with override_settings(DOCKERFLOW_DRAIN_FILE=path):
+        assert health.CONFIG_DRAIN_FILE_RELATIVE not in ids(dockerflow_messages())

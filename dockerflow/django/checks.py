@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import inspect
 import logging
+import os
 import re
 import threading
 import traceback
@@ -599,6 +600,32 @@ def check_error_endpoint(
     return []
 
 
+def check_drain_file(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Warn when ``DOCKERFLOW_DRAIN_FILE`` is a relative path.
+
+    A relative path is resolved against each process's working directory, so the
+    file that ``manage.py dockerflow_drain`` (or a preStop hook) creates may not be
+    the one the web workers look for, and the instance would never drain.
+    """
+    value = getattr(settings, "DOCKERFLOW_DRAIN_FILE", None)
+    try:
+        path = os.fspath(value) if isinstance(value, (str, os.PathLike)) else ""
+    except Exception:  # a hostile PathLike: check_settings_types reports it (E002)
+        path = ""
+    if not isinstance(path, str) or path == "" or os.path.isabs(path):
+        return []  # unset, absolute, or a wrong type that E002 reports
+    return [
+        checks.Warning(
+            f"DOCKERFLOW_DRAIN_FILE is the relative path {path!r}; each process "
+            "resolves it against its own working directory.",
+            hint="Use an absolute path, for example '/tmp/dockerflow-drain'.",
+            id=health.CONFIG_DRAIN_FILE_RELATIVE,
+        )
+    ]
+
+
 def check_heartbeat_entries(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
@@ -643,6 +670,7 @@ def register() -> None:
         check_version_callback,
         check_middleware_first,
         check_error_endpoint,
+        check_drain_file,
         check_heartbeat_entries,
     ):
         checks.register(check, "dockerflow")
