@@ -33,9 +33,9 @@ PROBES: dict[str, views.View] = {
     "/__heartbeat__": views.heartbeat,
     "/__lbheartbeat__": views.lbheartbeat,
 }
-#: Probes whose work may block (run in a thread under ASGI).
-BLOCKING_PROBES = frozenset({"/__heartbeat__"})
-#: Native async twins of probe views, used under ASGI (no thread hop).
+#: Native async twins of probe views, used under ASGI (no thread hop). The
+#: other probes are cheap (the drain file's stat, the default version
+#: callback's stat of version.json), so they run directly on the event loop.
 ASYNC_PROBES: dict[str, views.AsyncView] = {"/__heartbeat__": views.aheartbeat}
 #: ``/__error__`` is no probe: when allowed it is a normal, logged request whose
 #: exception takes Django's usual path (``handler500``, ``got_request_exception``).
@@ -289,10 +289,7 @@ class DockerflowMiddleware:
         if probe is not None:
             if probe in ASYNC_PROBES:
                 return await ASYNC_PROBES[probe](request)
-            view = PROBES[probe]
-            if probe in BLOCKING_PROBES:
-                return await sync_to_async(view)(request)
-            return view(request)
+            return PROBES[probe](request)
         if _wants_error(request):
             # handler500 may touch the database: keep it out of the event loop.
             return await sync_to_async(_error_response)(request)
