@@ -382,11 +382,6 @@ def _severity(levelno: Any) -> int:
     return 6 if levelno == logging.INFO else 7
 
 
-def _literal(text: str) -> str:
-    # Literal text inside a %-template.
-    return text.replace("%", "%%")
-
-
 # How a writer encodes a value of the type the shape's first record had there;
 # any other type goes through _encode_value.
 _WRITER_EXPRESSIONS: dict[type, str] = {
@@ -399,14 +394,15 @@ _WRITER_EXPRESSIONS: dict[type, str] = {
 Writer = Callable[[dict[str, Any], float, Any, str], "str | None"]
 
 
-def _make_writer(template: str, keys: list[str], kinds: list[type], with_msg: bool) -> Writer:
+def _make_writer(pieces: list[str], keys: list[str], kinds: list[type], with_msg: bool) -> Writer:
     """Compile the function that writes every line of one record shape.
 
     It reads the extras in one call, encodes each with the cheapest call for
-    the type seen first at that place (any other type still works), and fills
-    the template. It returns None when a value needs escaping to ASCII, and raises
-    for what only the careful path writes. No data goes into the source: the
-    keys and the template are passed in its namespace.
+    the type seen first at that place (any other type still works), and joins
+    them with the constant ``pieces`` of the line in one f-string. It returns
+    None when a value needs escaping to ASCII, and raises for what only the
+    careful path writes. No data goes into the source: the keys and the
+    pieces are passed in its namespace.
     """
     names = [f"v{index}" for index in range(len(keys))]
     source = ["def write(attrs, created, pid, msg):"]
@@ -414,15 +410,17 @@ def _make_writer(template: str, keys: list[str], kinds: list[type], with_msg: bo
         source.append("    v0 = attrs[keys[0]]")
     elif keys:
         source.append(f"    {', '.join(names)} = get(attrs)")
-    parts = ["int(created * 1e9)", "pid if type(pid) is int else refuse()"]
+    parts = ["int(created * 1e9)", "(pid if type(pid) is int else refuse())"]
     for name, kind in zip(names, kinds, strict=True):
         parts.append(_WRITER_EXPRESSIONS.get(kind, "enc({v})").format(v=name))
     if with_msg:
         parts.append("es(msg)")
-    source.append(f"    line = template % ({', '.join(parts)},)")
+    if len(pieces) != len(parts) + 1:
+        raise ValueError("a line has one piece more than it has values")
+    body = "".join(f"{{p{index}}}{{{part}}}" for index, part in enumerate(parts))
+    source.append(f'    line = f"{body}{{p{len(parts)}}}"')
     source.append("    return line if line.isascii() else None")
     namespace: dict[str, Any] = {
-        "template": template,
         "keys": tuple(keys),
         "get": operator.itemgetter(*keys) if len(keys) > 1 else None,
         "es": _encode_str_raw,
@@ -431,6 +429,7 @@ def _make_writer(template: str, keys: list[str], kinds: list[type], with_msg: bo
         "float_repr": float.__repr__,
         "isfinite": math.isfinite,
     }
+    namespace.update((f"p{index}", piece) for index, piece in enumerate(pieces))
     exec("\n".join(source), namespace)  # noqa: S102 - source built from constants only
     writer: Writer = namespace["write"]
     return writer
@@ -501,14 +500,23 @@ class MozlogFormatter(logging.Formatter):
         # A writer per record shape: (name, level, has a message, attributes).
         self._writers: dict[tuple[Any, ...], Writer] = {}
 
-    def _template(self, name: Any, levelno: Any, names: list[str]) -> str:
-        return (
-            '{"Timestamp":%d,"Type":'
-            + _literal(_encode_str(_as_text(name)) + self._logger_json + self._rest_json)
-            + f',"Severity":{_severity(levelno)},"Pid":%s,"Fields":{{'
-            + ",".join(_literal(_encode_str(_as_text(key))) + ":%s" for key in names)
-            + "}}"
-        )
+    def _pieces(self, name: Any, levelno: Any, names: list[str]) -> list[str]:
+        # The constant text of a line, around its values: the timestamp, the
+        # pid, then one value per Fields name.
+        pieces = [
+            '{"Timestamp":',
+            ',"Type":'
+            + _encode_str(_as_text(name))
+            + self._logger_json
+            + self._rest_json
+            + f',"Severity":{_severity(levelno)},"Pid":',
+        ]
+        separator = ',"Fields":{'
+        for key in names:
+            pieces.append(separator + _encode_str(_as_text(key)) + ":")
+            separator = ","
+        pieces.append("}}" if names else separator + "}}")
+        return pieces
 
     @staticmethod
     def _message(record: logging.LogRecord) -> str:
@@ -592,9 +600,10 @@ class MozlogFormatter(logging.Formatter):
                 names.remove(key)
             names.append(key)
             values.append(_encode_str(text))
-        template = self._template(record.name, record.levelno, names)
+        pieces = self._pieces(record.name, record.levelno, names)
         # int() of a NaN or infinite ``created`` raises: careful path.
-        line: str = template % (int(record.created * 1e9), pid, *values)
+        texts = [str(int(record.created * 1e9)), str(pid), *values]
+        line = "".join([p + t for p, t in zip(pieces[:-1], texts, strict=True)]) + pieces[-1]
         if (
             not exception_fields
             and len(names) == len(keys) + with_msg  # no None values
@@ -603,7 +612,7 @@ class MozlogFormatter(logging.Formatter):
             and len(self._writers) < _MAX_SHAPES
         ):
             kinds = [type(attrs[key]) for key in keys]
-            self._writers[shape] = _make_writer(template, keys, kinds, with_msg)
+            self._writers[shape] = _make_writer(pieces, keys, kinds, with_msg)
         return line
 
     def _careful_line(self, record: logging.LogRecord) -> str:

@@ -699,6 +699,31 @@ def test_custom_logger_class_makes_the_record(
     assert logged.summary()["Fields"]["code"] == 200
 
 
+@pytest.mark.parametrize("standard", [True, False], ids=["standard-logger", "custom-logger"])
+@pytest.mark.parametrize("querystring", [False, True])
+def test_both_record_paths_write_the_same_fields(
+    logged: Captured, monkeypatch: pytest.MonkeyPatch, standard: bool, querystring: bool
+) -> None:
+    # The record is filled attribute by attribute for a standard Logger and
+    # through makeRecord(extra=...) for a custom one: same Fields, same order.
+    import dockerflow.django.middleware as middleware
+
+    monkeypatch.setattr(middleware, "_STANDARD_LOGGER", standard)
+    request = RequestFactory().get(
+        "/p%C3%A9?a=1%202", HTTP_USER_AGENT="ua", HTTP_X_REQUEST_ID="r-1"
+    )
+    with override_settings(DOCKERFLOW_SUMMARY_LOG_QUERYSTRING=querystring):
+        DockerflowMiddleware(lambda request: HttpResponse(status=201))(request)
+    fields = logged.summary()["Fields"]
+    expected = ["errno", "agent", "lang", "method", "path", "uid", "rid", "t", "code"]
+    assert list(fields) == expected + (["querystring"] if querystring else [])
+    assert (fields["errno"], fields["agent"], fields["lang"]) == (0, "ua", "")
+    assert (fields["method"], fields["path"], fields["uid"]) == ("GET", "/pé", "")
+    assert (fields["rid"], fields["code"]) == ("r-1", 201)
+    if querystring:
+        assert fields["querystring"] == "a=1 2"
+
+
 def test_custom_record_factory(logged: Captured) -> None:
     # Projects add attributes to every record with a record factory.
     original = logging.getLogRecordFactory()

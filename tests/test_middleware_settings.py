@@ -7,8 +7,10 @@ it to exactly what ``getattr`` would answer, however the settings were changed.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -66,8 +68,12 @@ def test_a_change_at_run_time_is_seen_at_once() -> None:
         "holder = settings._wrapped;"
         "Odd = type('Odd', (), {'__getattr__': lambda self, name: getattr(holder, name)});"
         "settings._wrapped = Odd()",
+        # conf imported while the settings are still unconfigured (LazySettings
+        # wraps nothing yet), then configured
+        "import dockerflow.django.conf;"
+        "settings.configure(DOCKERFLOW_REQUEST_ID_HEADER_NAME='X-Configured')",
     ],
-    ids=["configure", "unknown-holder"],
+    ids=["configure", "unknown-holder", "imported-first"],
 )
 def test_other_ways_to_configure(configure: str) -> None:
     code = (
@@ -79,5 +85,34 @@ def test_other_ways_to_configure(configure: str) -> None:
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_settings_module_read_before_and_after_setup(tmp_path: Path) -> None:
+    # The production shape: DJANGO_SETTINGS_MODULE, one Settings object. The
+    # first read sets the settings up; later reads take the Settings fast path
+    # and still see assignments and deletions at once.
+    (tmp_path / "prod_settings.py").write_text(
+        "SECRET_KEY = 'test-only'\nDOCKERFLOW_REQUEST_ID_HEADER_NAME = 'X-From-Module'\n"
+    )
+    code = "\n".join(
+        [
+            "from django.conf import settings, Settings",
+            "from dockerflow.django.conf import conf",
+            "assert not settings.configured",
+            "assert conf.REQUEST_ID_HEADER_NAME == 'X-From-Module'",
+            "assert type(settings._wrapped) is Settings",
+            "assert conf.REQUEST_ID_HEADER_NAME == 'X-From-Module'",
+            "assert conf.SUMMARY_LOG_QUERYSTRING is False",
+            "settings.DOCKERFLOW_SUMMARY_LOG_QUERYSTRING = True",
+            "assert conf.SUMMARY_LOG_QUERYSTRING is True",
+            "del settings.DOCKERFLOW_REQUEST_ID_HEADER_NAME",
+            "assert conf.REQUEST_ID_HEADER_NAME == 'X-Request-ID'",
+        ]
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "prod_settings", "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env
     )
     assert result.returncode == 0, result.stderr

@@ -193,18 +193,42 @@ SETTINGS: dict[str, Setting] = {
 
 
 _MISSING = object()
-_wrapped_of = object.__getattribute__  # LazySettings._wrapped, without its Python hook
+#: The instance dictionary of Django's ``LazySettings``: it holds ``_wrapped``
+#: (LazyObject stores it there), and Django clears it in place, never
+#: replaces it, when ``_wrapped`` changes.
+_lazy_attrs: dict[str, Any] = object.__getattribute__(django_settings, "__dict__")
+_DEFAULTS = {name: setting.default for name, setting in SETTINGS.items()}
 
 
 def _get(name: str) -> Any:
     # getattr(settings, name, default) raises and catches an AttributeError for
     # every setting a project leaves out, the usual case here: about 3 µs, on
-    # every request. This walks the objects Django's LazySettings reads
-    # (override_settings and settings.configure() put UserSettingsHolders over
-    # the Settings object or Django's defaults), through their __dict__, at
-    # every access, so run-time changes are seen at once; anything unexpected
-    # is left to getattr.
-    holder = _wrapped_of(django_settings, "_wrapped")
+    # every request. Instead this reads the objects Django's LazySettings reads,
+    # through their __dict__, at every access, so run-time changes are seen at
+    # once. The two usual shapes cost a dict get or two: one Settings object
+    # (DJANGO_SETTINGS_MODULE), and settings.configure()'s UserSettingsHolder
+    # over Django's defaults module.
+    holder = _lazy_attrs.get("_wrapped")
+    if type(holder) is UserSettingsHolder:
+        attrs = holder.__dict__
+        value = attrs.get(name, _MISSING)
+        if value is not _MISSING:
+            return value
+        if name in attrs["_deleted"]:
+            return _DEFAULTS[name]
+        holder = attrs["default_settings"]
+        if type(holder) is ModuleType:
+            return holder.__dict__.get(name, _DEFAULTS[name])
+    if type(holder) is Settings:
+        return holder.__dict__.get(name, _DEFAULTS[name])
+    return _get_layered(name, holder)
+
+
+def _get_layered(name: str, holder: Any) -> Any:
+    # override_settings and settings.configure() put UserSettingsHolders over
+    # the Settings object or Django's defaults module; anything unexpected
+    # (settings not configured yet, a holder Django may add one day) is left
+    # to getattr.
     value = _MISSING
     for _ in _MAX_HOLDERS:
         kind = type(holder)
@@ -221,7 +245,7 @@ def _get(name: str) -> Any:
         if name in attrs["_deleted"]:
             break
         holder = attrs["default_settings"]
-    return SETTINGS[name].default if value is _MISSING else value
+    return _DEFAULTS[name] if value is _MISSING else value
 
 
 _MAX_HOLDERS = range(64)  # nested override_settings

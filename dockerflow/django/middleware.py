@@ -343,27 +343,46 @@ def _log_summary(
             msg = _safe_repr(exception)
     request = state.request
     meta = request.META
-    fields = {
-        "errno": 500 if level == logging.ERROR else 0,
-        "agent": meta.get("HTTP_USER_AGENT", ""),
-        "lang": meta.get("HTTP_ACCEPT_LANGUAGE", ""),
-        "method": request.method,
-        "path": request.path,
-        "uid": uid if type(uid) is not _SessionLoad else "",
-        "rid": state.rid,
-        "t": (end - state.start) // 1_000_000,
-        "code": code,
-    }
-    if conf.SUMMARY_LOG_QUERYSTRING:
-        fields["querystring"] = unquote(meta.get("QUERY_STRING", ""))
+    errno = 500 if level == logging.ERROR else 0
+    agent = meta.get("HTTP_USER_AGENT", "")
+    lang = meta.get("HTTP_ACCEPT_LANGUAGE", "")
+    if type(uid) is _SessionLoad:
+        uid = ""
+    t = (end - state.start) // 1_000_000
+    querystring = conf.SUMMARY_LOG_QUERYSTRING
     if _STANDARD_LOGGER:
         # What Logger.makeRecord does, without checking that each extra would
-        # not overwrite a LogRecord attribute: these never do.
+        # not overwrite a LogRecord attribute: these never do. Plain attribute
+        # stores, in the order of the Fields: cheaper than building a dict and
+        # updating the record's __dict__ with it.
         record = logging.getLogRecordFactory()(
             "request.summary", level, __file__, 0, msg, (), exc_info, "__call__"
         )
-        record.__dict__.update(fields)
+        record.errno = errno
+        record.agent = agent
+        record.lang = lang
+        record.method = request.method
+        record.path = request.path
+        record.uid = uid
+        record.rid = state.rid
+        record.t = t
+        record.code = code
+        if querystring:
+            record.querystring = unquote(meta.get("QUERY_STRING", ""))
     else:  # a custom Logger class: its own makeRecord
+        fields = {
+            "errno": errno,
+            "agent": agent,
+            "lang": lang,
+            "method": request.method,
+            "path": request.path,
+            "uid": uid,
+            "rid": state.rid,
+            "t": t,
+            "code": code,
+        }
+        if querystring:
+            fields["querystring"] = unquote(meta.get("QUERY_STRING", ""))
         record = summary_logger.makeRecord(
             "request.summary", level, __file__, 0, msg, (), exc_info, "__call__", fields
         )
