@@ -68,7 +68,15 @@ class _Request:
     receiver, which may run in another thread.
     """
 
-    __slots__ = ("exception", "failed", "header", "request", "rid", "start")
+    __slots__ = (
+        "exception",
+        "failed",
+        "header",
+        "header_key",
+        "request",
+        "rid",
+        "start",
+    )
 
     def __init__(self, request: HttpRequest) -> None:
         self.start = time.monotonic_ns()
@@ -76,9 +84,10 @@ class _Request:
         #: The request id header (DOCKERFLOW_REQUEST_ID_HEADER_NAME), and the
         #: id: the incoming one when it is safe, else a new one.
         self.header = header = conf.REQUEST_ID_HEADER_NAME
-        meta_key = _meta_keys.get(header)
-        if meta_key is None:
-            meta_key = _meta_key(header)
+        keys = _header_keys.get(header)
+        if keys is None:
+            keys = _keys_of(header)
+        meta_key, self.header_key = keys
         rid = request.META.get(meta_key)
         if rid is None or not is_valid_request_id(rid):
             rid = generate_request_id()
@@ -99,15 +108,16 @@ def _state_of(request: object) -> _Request | None:
     return state if state is not None and state.request is request else None
 
 
-# HTTP header name -> request.META key, for the request id header.
-_meta_keys: dict[str, str] = {}
+# HTTP header name -> its request.META key and its key in a response's
+# headers, for the request id header.
+_header_keys: dict[str, tuple[str, str]] = {}
 
 
-def _meta_key(header: str) -> str:
-    meta_key = "HTTP_" + header.upper().replace("-", "_")
-    if len(_meta_keys) < 16:  # the setting has one value (a few in tests)
-        _meta_keys[header] = meta_key
-    return meta_key
+def _keys_of(header: str) -> tuple[str, str]:
+    keys = ("HTTP_" + header.upper().replace("-", "_"), header.lower())
+    if len(_header_keys) < 16:  # the setting has one value (a few in tests)
+        _header_keys[header] = keys
+    return keys
 
 
 def _on_request_exception(
@@ -311,7 +321,7 @@ def _echo_request_id(response: HttpResponseBase, state: _Request) -> None:
         # line breaks) hold already for a validated header name and id, and
         # they cost more than the rest of this middleware's own work. A view
         # that set the header keeps its value.
-        store.setdefault(state.header.lower(), (state.header, state.rid))
+        store.setdefault(state.header_key, (state.header, state.rid))
     elif state.header not in response:
         response[state.header] = state.rid
 
