@@ -14,6 +14,10 @@ pair is alternated round by round and the best round kept.
   imports every app, model and admin module); ours then skips Django's system
   checks and the URLconf import, whose cost grows with the project, so the
   ratio falls as the project grows.
+- ``command.floor.50_models`` and ``command.floor.200_models`` (no target):
+  Django's own ``manage.py version``, which does nothing after start-up,
+  against the same ``health_check --no-http``: the lowest ratio any
+  ``manage.py`` command can reach on that project.
 - ``probe.vs_curl``: ``python -m dockerflow.probe URL`` against
   ``curl -sf -o /dev/null URL``, both asking ``/__lbheartbeat__`` of testproject
   under gunicorn. Ours runs in a plain virtualenv holding only the installed
@@ -108,16 +112,22 @@ def bench_in_process_command(models: int) -> None:
         check_runs([*manage, "migrate", "--run-syncdb", "--verbosity", "0"], cwd=PROJECT, env=env)
         ours = [*manage, "dockerflow_heartbeat"]
         theirs = [*manage, "health_check", "health_check", "--no-http"]
-        check_runs(ours, cwd=PROJECT, env=env)
-        check_runs(theirs, cwd=PROJECT, env=env)
-        ours_s, theirs_s = benchlib.best_interleaved(
-            [runner(ours, cwd=PROJECT, env=env), runner(theirs, cwd=PROJECT, env=env)],
+        # Django's own command that does nothing after start-up: the least any
+        # manage.py command can cost on this project.
+        floor = [*manage, "version"]
+        for args in (ours, theirs, floor):
+            check_runs(args, cwd=PROJECT, env=env)
+        ours_s, theirs_s, floor_s = benchlib.best_interleaved(
+            [runner(args, cwd=PROJECT, env=env) for args in (ours, theirs, floor)],
             number=1,
             repeats=COMMAND_REPEATS,
             budget=BUDGET,
         )
     name = f"command.in_process.{models}_models"
     benchlib.emit_baseline(name, ours_s, theirs_s, "health_check --no-http", 0.8)
+    benchlib.emit_baseline(
+        f"command.floor.{models}_models", floor_s, theirs_s, "health_check --no-http", None
+    )
 
 
 def slim_virtualenv(directory: Path) -> Path:
