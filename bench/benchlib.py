@@ -121,6 +121,14 @@ def emit(name: str, seconds: float, target: float | None) -> None:
     print(json.dumps({"name": name, "seconds": seconds, "target": target}), flush=True)
 
 
+def emit_count(name: str, instructions: float, target: float | None) -> None:
+    """Print one instruction count compared with Mozilla's package (not a time)."""
+    print(
+        json.dumps({"name": name, "instructions": instructions, "target": target}),
+        flush=True,
+    )
+
+
 def emit_baseline(
     name: str, ours: float, baseline: float, baseline_name: str, target: float | None
 ) -> None:

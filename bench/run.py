@@ -57,6 +57,8 @@ class Row:
     target: float | None
     ratio: float | None
     verdict: str
+    #: "s" (seconds) or "instructions" (CPU instructions counted by callgrind).
+    unit: str = "s"
 
 
 def read_extra_requirements() -> list[str]:
@@ -189,7 +191,7 @@ def merge(best: dict[str, dict[str, Any]], lines: list[dict[str, Any]]) -> None:
     """Keep, per name, the line with the lowest time (over rounds)."""
     for line in lines:
         name = line["name"]
-        key = "seconds" if "seconds" in line else "ours"
+        key = next(k for k in ("seconds", "instructions", "ours") if k in line)
         previous = best.get(name)
         if previous is None or _lower(line.get(key), previous.get(key)):
             best[name] = line
@@ -223,20 +225,26 @@ def build_rows(ours: dict[str, dict[str, Any]], mozilla: dict[str, dict[str, Any
     for name in sorted(ours.keys() | mozilla.keys()):
         mine = ours.get(name, {})
         theirs = mozilla.get(name, {})
+        unit = "instructions" if "instructions" in mine or "instructions" in theirs else "s"
         if "baseline" in mine:
             ours_s, other_s, other_name = mine["ours"], mine["baseline"], mine["baseline_name"]
         else:
-            ours_s, other_s, other_name = mine.get("seconds"), theirs.get("seconds"), "mozilla"
+            key = "seconds" if unit == "s" else "instructions"
+            ours_s, other_s, other_name = mine.get(key), theirs.get(key), "mozilla"
         target = mine.get("target", theirs.get("target"))
         ratio = ratio_of(ours_s, other_s)
-        rows.append(Row(name, ours_s, other_s, other_name, target, ratio, verdict(ratio, target)))
+        rows.append(
+            Row(name, ours_s, other_s, other_name, target, ratio, verdict(ratio, target), unit)
+        )
     return rows
 
 
-def human(seconds: float | None) -> str:
-    """Seconds in the unit that reads best."""
+def human(seconds: float | None, unit: str = "s") -> str:
+    """Seconds in the unit that reads best (or a count of instructions)."""
     if seconds is None:
         return "n/a"
+    if unit == "instructions":
+        return f"{seconds:,.0f} instr"
     magnitude = abs(seconds)
     if magnitude >= 1:
         return f"{seconds:.3f} s"
@@ -255,13 +263,13 @@ def print_table(rows: list[Row], header: dict[str, Any]) -> None:
     titles = ("benchmark", "ours", "mozilla/baseline", "ratio", "target", "result")
     table = [titles]
     for row in rows:
-        other = human(row.other)
+        other = human(row.other, row.unit)
         if row.other_name != "mozilla":
             other = f"{other} ({row.other_name})"
         table.append(
             (
                 row.name,
-                human(row.ours),
+                human(row.ours, row.unit),
                 other,
                 "n/a" if row.ratio is None else f"{row.ratio:.2f}x",
                 "-" if row.target is None else f"<= {row.target:g}x",

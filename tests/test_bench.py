@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,13 +72,35 @@ def test_rows_pair_lines_by_name() -> None:
     assert (rows["only-ours"].other, rows["only-ours"].verdict) == (None, "-")
 
 
+def test_instruction_counts_pair_as_their_own_unit() -> None:
+    ours = {"n": {"name": "n", "instructions": 90_000.0, "target": None}}
+    mozilla = {"n": {"name": "n", "instructions": 300_000.0, "target": None}}
+    (row,) = harness.build_rows(ours, mozilla)
+    assert (row.ours, row.other, row.unit, row.verdict) == (
+        90_000.0,
+        300_000.0,
+        "instructions",
+        "-",
+    )
+    assert row.ratio == pytest.approx(0.3)
+    (only_theirs,) = harness.build_rows({}, mozilla)
+    assert (only_theirs.unit, only_theirs.other, only_theirs.ours) == (
+        "instructions",
+        300_000.0,
+        None,
+    )
+
+
 def test_merge_keeps_the_best_round() -> None:
     best: dict[str, dict[str, Any]] = {}
     harness.merge(best, [{"name": "a", "seconds": 2.0}, {"name": "b", "ours": 5.0}])
     harness.merge(best, [{"name": "a", "seconds": 1.0}, {"name": "b", "ours": 9.0}])
     harness.merge(best, [{"name": "a", "seconds": None}])
+    harness.merge(best, [{"name": "i", "instructions": 7.0}, {"name": "i", "instructions": 6.0}])
+    harness.merge(best, [{"name": "i", "instructions": 8.0}])
     assert best["a"]["seconds"] == 1.0
     assert best["b"]["ours"] == 5.0
+    assert best["i"]["instructions"] == 6.0
 
 
 def test_human_units() -> None:
@@ -85,6 +108,8 @@ def test_human_units() -> None:
     assert harness.human(0.0025) == "2.500 ms"
     assert harness.human(0.0000025) == "2.50 µs"
     assert harness.human(None) == "n/a"
+    assert harness.human(94_512.4, "instructions") == "94,512 instr"
+    assert harness.human(None, "instructions") == "n/a"
 
 
 def test_discover_filters_by_name() -> None:
@@ -142,6 +167,8 @@ def test_a_failing_script_reports_its_output(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
 def test_every_script_prints_the_protocol(script: Path) -> None:
+    if script.name == "bench_instructions.py" and shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed: bench_instructions.py prints nothing")
     env = harness.script_env("ours") | {"DOCKERFLOW_BENCH_QUICK": "1"}
     result = subprocess.run(
         [sys.executable, "-W", "error", str(script)],
@@ -163,5 +190,9 @@ def test_every_script_prints_the_protocol(script: Path) -> None:
             assert isinstance(line["ours"], float)
             assert isinstance(line["baseline"], float)
             assert isinstance(line["baseline_name"], str)
+        elif "instructions" in line:
+            # the middleware adds work: a count that is not positive is a broken measurement
+            assert isinstance(line["instructions"], float)
+            assert line["instructions"] > 0
         else:
             assert isinstance(line["seconds"], float)
