@@ -86,6 +86,20 @@ def check_runs(args: list[str], *, cwd: Path, env: dict[str, str]) -> None:
         )
 
 
+def time_commands(
+    commands: list[list[str]], *, cwd: Path, env: dict[str, str], repeats: int
+) -> list[float]:
+    """Check each command runs, then the best wall time of each, alternated round by round."""
+    for args in commands:
+        check_runs(args, cwd=cwd, env=env)
+    return benchlib.best_interleaved(
+        [runner(args, cwd=cwd, env=env) for args in commands],
+        number=1,
+        repeats=repeats,
+        budget=BUDGET,
+    )
+
+
 def package_dir() -> Path:
     import dockerflow
 
@@ -115,13 +129,8 @@ def bench_in_process_command(models: int) -> None:
         # Django's own command that does nothing after start-up: the least any
         # manage.py command can cost on this project.
         floor = [*manage, "version"]
-        for args in (ours, theirs, floor):
-            check_runs(args, cwd=PROJECT, env=env)
-        ours_s, theirs_s, floor_s = benchlib.best_interleaved(
-            [runner(args, cwd=PROJECT, env=env) for args in (ours, theirs, floor)],
-            number=1,
-            repeats=COMMAND_REPEATS,
-            budget=BUDGET,
+        ours_s, theirs_s, floor_s = time_commands(
+            [ours, theirs, floor], cwd=PROJECT, env=env, repeats=COMMAND_REPEATS
         )
     name = f"command.in_process.{models}_models"
     benchlib.emit_baseline(name, ours_s, theirs_s, "health_check --no-http", 0.8)
@@ -171,13 +180,8 @@ def bench_probe_against_curl() -> None:
             dev = [sys.executable, "-m", "dockerflow.probe", url]
             baseline = [curl, "-sf", "-o", "/dev/null", "--max-time", "10", url]
             cwd = Path(workdir)  # never the repository: the slim venv's package only
-            for args in (ours, dev, baseline):
-                check_runs(args, cwd=cwd, env=env)
-            ours_s, dev_s, curl_s = benchlib.best_interleaved(
-                [runner(args, cwd=cwd, env=env) for args in (ours, dev, baseline)],
-                number=1,
-                repeats=PROBE_REPEATS,
-                budget=BUDGET,
+            ours_s, dev_s, curl_s = time_commands(
+                [ours, dev, baseline], cwd=cwd, env=env, repeats=PROBE_REPEATS
             )
     benchlib.emit_baseline("probe.vs_curl", ours_s, curl_s, "curl", 5.0)
     benchlib.emit_baseline("probe.vs_curl.dev_venv", dev_s, curl_s, "curl", None)

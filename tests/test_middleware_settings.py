@@ -116,3 +116,18 @@ def test_settings_module_read_before_and_after_setup(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_deeper_than_the_walk_is_left_to_getattr() -> None:
+    # More nested overrides than conf walks itself: getattr answers, rightly.
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        stack.enter_context(override_settings(DOCKERFLOW_REQUEST_ID_HEADER_NAME="X-Bottom"))
+        for _ in range(80):
+            stack.enter_context(override_settings())
+        assert conf.REQUEST_ID_HEADER_NAME == "X-Bottom"
+        assert conf.SUMMARY_LOG_PROBES is False
+        stack.enter_context(override_settings(DOCKERFLOW_SUMMARY_LOG_PROBES=True))
+        assert conf.SUMMARY_LOG_PROBES is True
+    assert conf.REQUEST_ID_HEADER_NAME == "X-Request-ID"

@@ -205,11 +205,19 @@ def _get(name: str) -> Any:
     # every setting a project leaves out, the usual case here: about 3 µs, on
     # every request. Instead this reads the objects Django's LazySettings reads,
     # through their __dict__, at every access, so run-time changes are seen at
-    # once. The two usual shapes cost a dict get or two: one Settings object
-    # (DJANGO_SETTINGS_MODULE), and settings.configure()'s UserSettingsHolder
-    # over Django's defaults module.
+    # once: a Settings object (DJANGO_SETTINGS_MODULE), or the UserSettingsHolders
+    # that override_settings and settings.configure() put over it or over
+    # Django's defaults module. Anything else (settings not configured yet, a
+    # holder Django may add one day) is left to getattr.
     holder = _lazy_attrs.get("_wrapped")
-    if type(holder) is UserSettingsHolder:
+    depth = 0
+    while True:
+        kind = type(holder)
+        if kind is Settings or kind is ModuleType:
+            return holder.__dict__.get(name, _DEFAULTS[name])
+        depth += 1
+        if kind is not UserSettingsHolder or depth > _MAX_HOLDERS:
+            break
         attrs = holder.__dict__
         value = attrs.get(name, _MISSING)
         if value is not _MISSING:
@@ -217,38 +225,11 @@ def _get(name: str) -> Any:
         if name in attrs["_deleted"]:
             return _DEFAULTS[name]
         holder = attrs["default_settings"]
-        if type(holder) is ModuleType:
-            return holder.__dict__.get(name, _DEFAULTS[name])
-    if type(holder) is Settings:
-        return holder.__dict__.get(name, _DEFAULTS[name])
-    return _get_layered(name, holder)
-
-
-def _get_layered(name: str, holder: Any) -> Any:
-    # override_settings and settings.configure() put UserSettingsHolders over
-    # the Settings object or Django's defaults module; anything unexpected
-    # (settings not configured yet, a holder Django may add one day) is left
-    # to getattr.
-    value = _MISSING
-    for _ in _MAX_HOLDERS:
-        kind = type(holder)
-        if kind is Settings or kind is ModuleType:
-            value = holder.__dict__.get(name, _MISSING)
-            break
-        if kind is not UserSettingsHolder:
-            value = getattr(django_settings, name, _MISSING)
-            break
-        attrs = holder.__dict__
-        if name in attrs:
-            value = attrs[name]
-            break
-        if name in attrs["_deleted"]:
-            break
-        holder = attrs["default_settings"]
+    value = getattr(django_settings, name, _MISSING)
     return _DEFAULTS[name] if value is _MISSING else value
 
 
-_MAX_HOLDERS = range(64)  # nested override_settings
+_MAX_HOLDERS = 64  # nested override_settings; Django's holders never form a cycle
 
 
 class Conf:
