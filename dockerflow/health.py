@@ -43,6 +43,9 @@ WARNING_HEALTH_CHECK = "dockerflow.health.W002"
 CONFIG_BASE_DIR_MISSING = "dockerflow.config.E001"
 CONFIG_SETTING_WRONG_TYPE = "dockerflow.config.E002"
 CONFIG_VERSION_CALLBACK_IMPORT = "dockerflow.config.E003"
+#: Mozilla's ``dockerflow`` distribution (or another one providing the ``dockerflow``
+#: import package) is installed beside ``django-dockerflow``.
+CONFIG_DISTRIBUTION_CONFLICT = "dockerflow.config.E004"
 CONFIG_MIDDLEWARE_NOT_FIRST = "dockerflow.config.W001"
 # Heartbeat configuration (bad DOCKERFLOW_CHECKS entries): E010-E029.
 CONFIG_CHECK_IMPORT = "dockerflow.config.E010"

@@ -34,6 +34,7 @@ from health_check.checks import Database
 from health_check.exceptions import HealthCheckException, ServiceUnavailable, ServiceWarning
 
 from .. import health
+from ..distribution import REPAIR_HINT, install_problem
 from .conf import SETTINGS, conf
 
 logger = logging.getLogger("dockerflow.checks")
@@ -658,6 +659,16 @@ def run_heartbeat_checks(
     return messages
 
 
+def check_distribution(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Report Mozilla's ``dockerflow`` installed beside this package (E004)."""
+    problem = install_problem()
+    if problem is None:
+        return []
+    return [checks.Error(problem, hint=REPAIR_HINT, id=health.CONFIG_DISTRIBUTION_CONFLICT)]
+
+
 def register() -> None:
     """Register our checks with Django's check framework, under the tag ``dockerflow``.
 
@@ -666,6 +677,7 @@ def register() -> None:
     build without a database) never runs them.
     """
     for check in (
+        check_distribution,
         check_settings_types,
         check_version_callback,
         check_middleware_first,
