@@ -17,6 +17,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml testproject/requirements.txt
+	@# The distribution was called `dockerflow` before it became `django-dockerflow`:
+	@# a venv or checkout made then still holds that name, which start-up reports
+	@# as Mozilla's package installed beside ours (dockerflow.config.E004).
+	$(BIN)/python -m pip uninstall --quiet --yes dockerflow 2>/dev/null || true
+	rm -rf dockerflow.egg-info
 	$(BIN)/python -m pip install --quiet -e '.[dev]' -r testproject/requirements.txt
 	touch $(STAMP)
 

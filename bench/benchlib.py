@@ -9,7 +9,6 @@ both packages provide.
 from __future__ import annotations
 
 import gc
-import importlib.metadata
 import io
 import json
 import logging
@@ -32,7 +31,7 @@ def package() -> str:
     """``"ours"`` or ``"mozilla"``: which ``dockerflow`` this interpreter imports.
 
     ``bench/run.py`` says so through ``DOCKERFLOW_BENCH_PACKAGE``; a script run
-    by hand finds out from the installed distribution's metadata.
+    by hand finds out by importing a module only our package has.
     """
     chosen = os.environ.get("DOCKERFLOW_BENCH_PACKAGE")
     if chosen in {"ours", "mozilla"}:
@@ -47,11 +46,6 @@ def package() -> str:
 def is_ours() -> bool:
     """Whether ``dockerflow`` is our package (not Mozilla's)."""
     return package() == "ours"
-
-
-def dockerflow_version() -> str:
-    """The installed ``dockerflow`` distribution's version."""
-    return importlib.metadata.version("dockerflow")
 
 
 def best_per_op(

@@ -120,26 +120,29 @@ def _python_version(python: Path) -> str:
     return result.stdout.strip()
 
 
+#: The distribution each package is installed as; both are imported as ``dockerflow``.
+DISTRIBUTIONS = {"ours": "django-dockerflow", "mozilla": "dockerflow"}
+
 INFO_SNIPPET = """
-import importlib.metadata as m, json, platform
+import importlib.metadata as m, json, platform, sys
 import dockerflow
 print(json.dumps({
     "python": platform.python_version(),
     "django": m.version("Django"),
-    "dockerflow": m.version("dockerflow"),
+    "dockerflow": m.version(sys.argv[1]),
     "file": dockerflow.__file__,
 }))
 """
 
 
-def interpreter_info(python: str, env: dict[str, str]) -> dict[str, str]:
-    """Versions seen by ``python``, and where its ``dockerflow`` comes from."""
+def interpreter_info(python: str, package: str) -> dict[str, str]:
+    """Versions seen by ``python`` (``package``'s interpreter), and where its ``dockerflow`` is."""
     result = subprocess.run(
-        [python, "-c", INFO_SNIPPET],
+        [python, "-c", INFO_SNIPPET, DISTRIBUTIONS[package]],
         capture_output=True,
         text=True,
         check=True,
-        env=env,
+        env=script_env(package),
         cwd=tempfile.gettempdir(),
     )
     info: dict[str, str] = json.loads(result.stdout)
@@ -325,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     interpreters = {"ours": sys.executable, "mozilla": str(mozilla_python())}
-    info = {name: interpreter_info(exe, script_env(name)) for name, exe in interpreters.items()}
+    info = {name: interpreter_info(exe, name) for name, exe in interpreters.items()}
     if not info["mozilla"]["file"].startswith(str(MOZILLA_VENV)):
         print(f"Mozilla's run imports dockerflow from {info['mozilla']['file']}", file=sys.stderr)
         return 1

@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     pythons = args.python or list(PYTHONS)
     djangos = args.django or list(DJANGOS)
 
+    # A checkout installed before the rename holds the old name's egg-info,
+    # which importlib.metadata finds on sys.path (E004 in every run).
+    shutil.rmtree(ROOT / "dockerflow.egg-info", ignore_errors=True)
     results: list[tuple[str, str, str]] = []
     served = served_django_series()
     if served is None:
@@ -132,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
             if not vpy.exists() and run([exe, "-m", "venv", str(venv)]) != 0:
                 results.append((py, dj, "FAILED: venv"))
                 continue
+            # A venv made before the rename still holds the old `dockerflow`
+            # distribution (editable), which start-up reports as E004.
+            run(
+                [str(vpy), "-m", "pip", "uninstall", "--quiet", "--yes", "dockerflow"],
+                stderr=subprocess.DEVNULL,
+            )
             install = [
                 str(vpy),
                 "-m",

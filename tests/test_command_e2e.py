@@ -110,8 +110,11 @@ def test_probe_default_url_follows_port(server: Server) -> None:
 
 def test_dockerfile_healthcheck_passes(server: Server) -> None:
     cmd = healthcheck_cmd()
-    assert cmd[:3] == ["python", "-m", "dockerflow.probe"]
-    done, _ = run([sys.executable, *cmd[1:]], env={"PORT": str(server.port)})
+    assert cmd[0] == "dockerflow-probe"
+    # The console script this virtualenv's pip installed, as the image's pip does.
+    done, _ = run(
+        [str(Path(sys.executable).parent / cmd[0]), *cmd[1:]], env={"PORT": str(server.port)}
+    )
     assert done.returncode == 0, done.stderr
 
 

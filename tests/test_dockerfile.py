@@ -110,7 +110,7 @@ def test_healthcheck_probes_the_service() -> None:
     assert " CMD " in f" {healthcheck} " or healthcheck.startswith("CMD"), healthcheck
     # Either a probe URL, or one of this library's probes (which default to one).
     assert re.search(
-        r"/__(?:lb)?heartbeat__|dockerflow\.probe|dockerflow_heartbeat", healthcheck
+        r"/__(?:lb)?heartbeat__|dockerflow[.-]probe|dockerflow_heartbeat", healthcheck
     ), healthcheck
 
 
