@@ -85,6 +85,13 @@ def healthcheck_cmd() -> list[str]:
     return cmd
 
 
+def healthcheck_argv() -> list[str]:
+    """That CMD as this virtualenv runs it: its program is the console script pip installed here."""
+    cmd = healthcheck_cmd()
+    assert cmd[0] == "dockerflow-probe"
+    return [str(Path(sys.executable).parent / cmd[0]), *cmd[1:]]
+
+
 @pytest.fixture(scope="module", params=KINDS)
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     with running_server(request.param) as running:
@@ -109,12 +116,7 @@ def test_probe_default_url_follows_port(server: Server) -> None:
 
 
 def test_dockerfile_healthcheck_passes(server: Server) -> None:
-    cmd = healthcheck_cmd()
-    assert cmd[0] == "dockerflow-probe"
-    # The console script this virtualenv's pip installed, as the image's pip does.
-    done, _ = run(
-        [str(Path(sys.executable).parent / cmd[0]), *cmd[1:]], env={"PORT": str(server.port)}
-    )
+    done, _ = run(healthcheck_argv(), env={"PORT": str(server.port)})
     assert done.returncode == 0, done.stderr
 
 
@@ -166,7 +168,7 @@ def test_stopped_server_is_unhealthy_within_the_timeout(kind: ServerKind) -> Non
     assert done.returncode == 1
     assert "connection refused" in done.stderr
     assert elapsed < 2 + MARGIN
-    done, _ = run([sys.executable, *healthcheck_cmd()[1:]], env={"PORT": str(running.port)})
+    done, _ = run(healthcheck_argv(), env={"PORT": str(running.port)})
     assert done.returncode == 1
 
 
