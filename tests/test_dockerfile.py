@@ -114,6 +114,14 @@ def test_healthcheck_probes_the_service() -> None:
     ), healthcheck
 
 
+def test_healthcheck_survives_a_drain() -> None:
+    """Drained, the heartbeat paths answer 503: a HEALTHCHECK on them would get the
+    container replaced while it drains. /__version__ never drains."""
+    healthcheck = arguments_of("HEALTHCHECK")[-1]
+    assert "/__version__" in healthcheck
+    assert not re.search(r"/__(?:lb)?heartbeat__", healthcheck)
+
+
 def test_healthcheck_has_a_timeout() -> None:
     assert re.search(r"--timeout=\d+", arguments_of("HEALTHCHECK")[-1])
 
