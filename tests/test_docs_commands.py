@@ -128,15 +128,14 @@ RUNS: dict[str, Run] = {
     'uvicorn myproject.asgi:application --host 0.0.0.0 --port "$PORT" --workers 4 '
     "--no-access-log": Run(serves=True),
     "DJANGO_SETTINGS_MODULE=myproject.settings python manage.py collectstatic --noinput": Run(),
-    '["python", "-m", "dockerflow.probe", "http://127.0.0.1:8000/__version__", "--timeout", "4"]': (
-        VERSION_PROBE
-    ),
+    '["dockerflow-probe", "http://127.0.0.1:8000/__version__", "--timeout", "4"]': (VERSION_PROBE),
     '["gunicorn", "myproject.wsgi:application", "--workers", "4"]': Run(serves=True),
     'exec uvicorn myproject.asgi:application --host 0.0.0.0 --port "$PORT" --workers 4 '
     "--no-access-log": Run(serves=True),
     # Without drain mode only: while draining it fails, as the page warns.
-    '["python", "-m", "dockerflow.probe", "http://127.0.0.1:8000/__heartbeat__", '
-    '"--timeout", "8"]': Run(server="healthy", drained=1),
+    '["dockerflow-probe", "http://127.0.0.1:8000/__heartbeat__", "--timeout", "8"]': Run(
+        server="healthy", drained=1
+    ),
     '["python", "manage.py", "dockerflow_heartbeat", "--timeout", "10"]': Run(),
     "python manage.py dockerflow_heartbeat --check check_database_connected "
     "--check check_redis_connected": Run(
@@ -149,15 +148,15 @@ RUNS: dict[str, Run] = {
     "python manage.py dockerflow_drain --undo": Run(server="healthy", then_lb=200),
     '["sh", "-c", "touch /tmp/dockerflow-drain && sleep 15"]': Run(server="healthy", then_lb=503),
     "#!/bin/sh\n# docker-entrypoint.sh": Run(serves=True, entrypoint=True),
-    "python -m dockerflow.version write version.json": Run(cwd="workspace"),
-    "python -m dockerflow.version check version.json": Run(cwd="workspace"),
-    'python -m dockerflow.version write /version.json --source "$SOURCE_URL" '
+    "dockerflow-version write version.json": Run(cwd="workspace"),
+    "dockerflow-version check version.json": Run(cwd="workspace"),
+    'dockerflow-version write /version.json --source "$SOURCE_URL" '
     '--version "$VERSION" --commit "$COMMIT" --build "$BUILD_URL"': Run(
         cwd="workspace",
         env=BUILD_ARGS,
         replace={" /version.json": " {workspace}/version.json"},
     ),
-    "python -m dockerflow.version check /app/version.json": Run(
+    "dockerflow-version check /app/version.json": Run(
         cwd="workspace", replace={"/app/version.json": "{workspace}/version.json"}
     ),
     # command.rst
@@ -169,11 +168,11 @@ RUNS: dict[str, Run] = {
     "python manage.py dockerflow_heartbeat --url http://127.0.0.1:8000/__heartbeat__": Run(
         server="healthy"
     ),
-    "python -m dockerflow.probe": Run(server="healthy"),
-    "python -m dockerflow.probe http://127.0.0.1:8000/__heartbeat__ --timeout 6": Run(
+    "dockerflow-probe": Run(server="healthy"),
+    "dockerflow-probe http://127.0.0.1:8000/__heartbeat__ --timeout 6": Run(
         expect=1, server="failing"
     ),
-    "python -m dockerflow.probe http://127.0.0.1:8001/": Run(expect=1),
+    "dockerflow-probe http://127.0.0.1:8001/": Run(expect=1),
 }
 
 #: Commands that cannot run here: (pattern of the key, why).
@@ -189,19 +188,9 @@ NOT_RUN: tuple[tuple[str, str], ...] = (
 CI_BLOCK_ENV = {"GitHub Actions": GITHUB, "GitLab CI": GITLAB, "CircleCI": CIRCLECI}
 
 
-def normalized(key: str) -> str:
-    """The table's key for a command: the console scripts stand for their ``python -m`` forms."""
-    return (
-        key.replace('"dockerflow-probe"', '"python", "-m", "dockerflow.probe"')
-        .replace('"dockerflow-version"', '"python", "-m", "dockerflow.version"')
-        .replace("dockerflow-probe", "python -m dockerflow.probe")
-        .replace("dockerflow-version", "python -m dockerflow.version")
-    )
-
-
 def run_for(shown: Shown) -> Run | str:
     """The entry for a command: a Run, or the reason it is not run."""
-    key = normalized(shown.key)
+    key = shown.key
     if shown.form == "script":
         matches = [run for marker, run in RUNS.items() if key.startswith(marker)]
         if len(matches) == 1:
@@ -245,7 +234,7 @@ def test_every_command_has_an_entry() -> None:
 
 
 def test_every_entry_is_on_a_page() -> None:
-    keys = {normalized(shown.key) for _, commands in BLOCKS for shown in commands}
+    keys = {shown.key for _, commands in BLOCKS for shown in commands}
 
     def shown(entry: str) -> bool:
         # A script's entry is its first lines.
