@@ -7,7 +7,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format docs bench matrix soak clean
+.PHONY: help install run test lint format docs bench matrix soak rollout clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench: $(STAMP)  ## benchmarks side by side with Mozilla's dockerflow (ratios)
 SOAK_SECONDS ?= 90
 soak: $(STAMP)  ## servers under wrk load while PostgreSQL and Redis fail ($$SOAK_SECONDS per server)
 	$(BIN)/python soak/soak.py --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
+
+rollout: $(STAMP)  ## rolling deploys behind HAProxy under wrk load: drain, plain SIGTERM, a hung instance
+	$(BIN)/python soak/soak.py --rollout $(SOAK_ARGS)
 
 matrix:  ## the suite on Django 5.2/6.0/6.1 x every Python 3.10-3.13 present
 	$(PYTHON) scripts/matrix.py

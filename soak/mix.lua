@@ -13,6 +13,8 @@
 local PATHS = {
    lb = { "/__lbheartbeat__" },
    hb = { "/__heartbeat__" },
+   -- Through a load balancer during a rollout: pages that answer 2xx only.
+   site = { "/", "/backends/", "/__version__" },
    pages = {
       "/",
       "/backends/",

@@ -287,40 +287,57 @@ class HeartbeatProber(threading.Thread):
 # --- wrk -----------------------------------------------------------------------
 
 
-def ensure_wrk() -> str:
-    """The path of wrk, installing the Debian package when it is missing and we may."""
-    found = shutil.which("wrk")
+def ensure_tool(command: str) -> str:
+    """The path of ``command`` (wrk, haproxy), installing the Debian package of that name
+    when it is missing and we may."""
+    found = shutil.which(command)
     if found:
         return found
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("soak: wrk is missing; installing the Debian package", flush=True)
+        print(f"soak: {command} is missing; installing the Debian package", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, timeout=300)
         subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "wrk"], env=env, check=False, timeout=300
+            ["apt-get", "install", "-y", "-qq", command], env=env, check=False, timeout=300
         )
-        found = shutil.which("wrk")
+        found = shutil.which(command)
     if not found:
         raise SystemExit(
-            "soak: wrk is not installed and could not be installed (apt-get install wrk)"
+            f"soak: {command} is not installed and could not be installed "
+            f"(apt-get install {command})"
         )
     return found
 
 
-def run_wrk(wrk: str, url: str, seconds: float) -> dict[str, Any]:
-    """Run wrk for ``seconds`` and return what mix.lua reported."""
-    threads = len(WRK_ROLES)
+def ensure_wrk() -> str:
+    """The path of wrk, installing the Debian package when it is missing and we may."""
+    return ensure_tool("wrk")
+
+
+def start_wrk(
+    wrk: str,
+    url: str,
+    seconds: float,
+    *,
+    roles: tuple[str, ...] = WRK_ROLES,
+    timeout: float = 30.0,
+) -> subprocess.Popen[str]:
+    """Start wrk for at most ``seconds``, one connection per role (see mix.lua).
+
+    SIGINT stops it early; it still reports (``wrk_report()``).
+    """
+    threads = len(roles)
     command = [
         wrk,
         f"--threads={threads}",
         f"--connections={threads}",
         f"--duration={max(1, round(seconds))}s",
-        "--timeout=30s",
+        f"--timeout={max(1, round(timeout))}s",
         f"--script={LUA}",
         url,
     ]
-    env = {**os.environ, "SOAK_ROLES": ",".join(WRK_ROLES)}
-    process = subprocess.Popen(
+    env = {**os.environ, "SOAK_ROLES": ",".join(roles)}
+    return subprocess.Popen(
         command,
         env=env,
         stdout=subprocess.PIPE,
@@ -328,8 +345,12 @@ def run_wrk(wrk: str, url: str, seconds: float) -> dict[str, Any]:
         text=True,
         start_new_session=True,
     )
+
+
+def wrk_report(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+    """Wait up to ``timeout`` for wrk to end (killed after that) and return mix.lua's report."""
     try:
-        stdout, stderr = process.communicate(timeout=seconds + 60)
+        stdout, stderr = process.communicate(timeout=timeout)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -339,6 +360,11 @@ def run_wrk(wrk: str, url: str, seconds: float) -> dict[str, Any]:
             report: dict[str, Any] = json.loads(line.removeprefix("SOAK-WRK "))
             return report
     raise RuntimeError(f"wrk printed no report (exit {process.returncode}):\n{stdout}\n{stderr}")
+
+
+def run_wrk(wrk: str, url: str, seconds: float) -> dict[str, Any]:
+    """Run wrk for ``seconds`` and return what mix.lua reported."""
+    return wrk_report(start_wrk(wrk, url, seconds), timeout=seconds + 60)
 
 
 # --- The log -------------------------------------------------------------------
@@ -664,24 +690,44 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--servers", default="gunicorn,uvicorn")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--rollout",
+        action="store_true",
+        help="instead: rolling deploys behind HAProxy, with and without drain (soak/rollout.py)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default="drain,control,hang",
+        help="with --rollout: which of drain, control, hang (default: all three)",
+    )
     args = parser.parse_args(argv)
     if not 5 <= args.seconds <= 3600:
         parser.error("--seconds must be from 5 to 3600")
     kinds = [k.strip() for k in args.servers.split(",") if k.strip()]
     if not kinds or set(kinds) - set(WORKERS):
         parser.error(f"--servers: choose from {', '.join(WORKERS)}")
-    postgres = os.environ.get("DATABASE_URL") or os.environ.get(
-        "POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
-    )
-    redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    wrk = ensure_wrk()
+    scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    if not scenarios or set(scenarios) - {"drain", "control", "hang"}:
+        parser.error("--scenarios: choose from drain, control, hang")
     found = versions()
-    print("soak:", json.dumps(found), flush=True)
     results = []
-    for kind in kinds:
-        result = soak_one(kind, args.seconds, wrk, postgres, redis)
-        report(result)
-        results.append(result)
+    if args.rollout:
+        from soak import rollout
+
+        found["haproxy"] = rollout.haproxy_version(ensure_tool("haproxy"))
+        print("soak: rollout:", json.dumps(found), flush=True)
+        results = rollout.main(kinds, scenarios)
+    else:
+        postgres = os.environ.get("DATABASE_URL") or os.environ.get(
+            "POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+        )
+        redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        wrk = ensure_wrk()
+        print("soak:", json.dumps(found), flush=True)
+        for kind in kinds:
+            result = soak_one(kind, args.seconds, wrk, postgres, redis)
+            report(result)
+            results.append(result)
     if args.json:
         args.json.write_text(
             json.dumps(

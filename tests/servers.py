@@ -273,6 +273,34 @@ def migrate(environment: Mapping[str, str]) -> None:
         )
 
 
+def spawn(
+    kind: ServerKind,
+    port: int,
+    *,
+    env: Mapping[str, str] | None,
+    database_url: str,
+    workers: int,
+    log_path: Path,
+    cwd: Path = TESTPROJECT,
+) -> Server:
+    """Start ``kind`` serving the project in ``cwd`` on 127.0.0.1:``port``, without waiting.
+
+    The server is in a process group of its own, so ``Server.stop()`` stops it as
+    one; its output goes to ``log_path``.
+    """
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            server_command(kind, port, workers),
+            cwd=cwd,
+            env=server_environment(env, port=port, database_url=database_url),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Server(kind=kind, port=port, process=process, log_path=log_path)
+
+
 def _address_in_use(server: Server) -> bool:
     output = server.output()
     return "Address already in use" in output or "address already in use" in output
@@ -305,17 +333,9 @@ def running_server(
         for attempt in range(1, BIND_ATTEMPTS + 1):
             port = free_port()
             log_path = workdir / f"{kind}-{attempt}.log"
-            with log_path.open("wb") as log:
-                process = subprocess.Popen(
-                    server_command(kind, port, workers),
-                    cwd=TESTPROJECT,
-                    env=server_environment(env, port=port, database_url=database_url),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group, stopped as one
-                )
-            server = Server(kind=kind, port=port, process=process, log_path=log_path)
+            server = spawn(
+                kind, port, env=env, database_url=database_url, workers=workers, log_path=log_path
+            )
             try:
                 server.wait_until_ready(start_timeout)
             except ServerError:
