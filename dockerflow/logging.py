@@ -11,21 +11,21 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
-import linecache
 import logging
 import math
-import operator
 import os
 import re
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+import traceback
+from collections.abc import Callable, Mapping
 from random import getrandbits
 from types import TracebackType
-from typing import Any, Literal, TypeGuard
+from typing import Any, Literal, TypeGuard, TypeVar
 
 __all__ = [
+    "MAX_REQUEST_ID_LENGTH",
     "JsonLogFormatter",
     "MozlogFormatter",
     "MozlogHandler",
@@ -33,9 +33,12 @@ __all__ = [
     "generate_request_id",
     "get_or_generate_request_id",
     "is_valid_request_id",
+    "register_value_formatter",
     "request_id_context",
     "safer_format_traceback",
 ]
+
+_T = TypeVar("_T")
 
 #: The current request's id. The Django middleware sets it for everything a
 #: request runs (sync code, async code and threads started with a copy of the
@@ -109,11 +112,39 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) |
     "logger_name",  # Mozilla's handler sets it; it becomes ``Logger``
 }
 
-
-# Containers nested deeper than this are written as their repr.
+# Containers nested deeper than this are written as a placeholder.
 _MAX_DEPTH = 16
 # Chained exceptions written into one traceback at most.
 _MAX_CHAIN = 16
+
+# What register_value_formatter() was given, by class.
+_value_formatters: dict[type, Callable[[Any], object]] = {}
+
+
+def register_value_formatter(cls: type[_T], function: Callable[[_T], object]) -> None:
+    """Write every value that is an instance of ``cls`` as ``function(value)``.
+
+    It applies to the values of ``Fields`` (a logging call's ``extra``) and to
+    what they contain, at any depth. What ``function`` returns is written as any
+    other value would be (a string, a number, a dict...). When ``function``
+    raises, the value is written as ``"<unformattable TypeName>"``, never as its
+    ``repr()``: such a function usually exists to keep something out of the log.
+    For a subclass registered as well, its own function wins; registering a
+    class again replaces its function. The JSON types (str, int, float, bool,
+    None) are always written as they are.
+
+    The Django app registers one for ``HttpRequest`` (see :doc:`logging`).
+    """
+    _value_formatters[cls] = function
+
+
+def _registered_formatter(value: object) -> Callable[[Any], object] | None:
+    # The most specific registered class wins, as method lookup would.
+    for cls in type(value).__mro__:
+        function = _value_formatters.get(cls)
+        if function is not None:
+            return function
+    return None
 
 
 def _clean_str(value: str) -> str:
@@ -128,17 +159,23 @@ def _clean_str(value: str) -> str:
     return value
 
 
+def _type_name(value: object) -> str:
+    return _clean_str(type(value).__name__)
+
+
 def _safe_repr(value: object) -> str:
     """``repr(value)``, or a placeholder naming its type when repr raises."""
     try:
         text = repr(value)
     except Exception:
-        return f"<unrepresentable {_clean_str(type(value).__name__)}>"
+        return f"<unrepresentable {_type_name(value)}>"
     return _clean_str(text)
 
 
 def _as_text(value: object) -> str:
     """``value`` as a clean string: itself if it is one, its repr otherwise."""
+    if type(value) is str:
+        return _clean_str(value)
     if isinstance(value, str):
         return _clean_str(str.__str__(value))
     return _safe_repr(value)
@@ -153,10 +190,16 @@ def _args_repr(args: Any) -> str:
 
 
 def _key_text(key: Any) -> str:
+    # A key json can write is written as json writes it (``true``, ``null``,
+    # ``1``), so a record's keys read the same whichever way it was written.
     if isinstance(key, str):
         return _as_text(key)
-    if isinstance(key, bool):  # as json writes them
-        return "true" if key else "false"
+    if key is None or isinstance(key, bool):
+        return "null" if key is None else "true" if key else "false"
+    if isinstance(key, int):
+        return str(_safe_int(key))
+    if isinstance(key, float) and math.isfinite(key):
+        return float.__repr__(key)
     return _safe_repr(key)
 
 
@@ -165,15 +208,37 @@ def _safe_int(value: int) -> int | str:
         int.__repr__(value)
     except ValueError:  # more digits than sys.get_int_max_str_digits() allows
         return hex(value)
-    return int(value)  # an int subclass with its own __repr__ becomes a plain int
+    return int(value)  # an int subclass (an IntEnum) becomes a plain int
 
 
-def _sanitize(value: Any, depth: int, seen: set[int]) -> Any:
+def _sanitize(value: Any, depth: int = 0, seen: set[int] | None = None) -> Any:
     """Return ``value`` as JSON-safe data: str, int, finite float, bool, list, dict.
 
     Never returns None (written as the string "None") and never raises for
-    data it is given; cycles and deep nesting are cut off with their repr.
+    data it is given; cycles and deep nesting are cut off with a placeholder.
     """
+    # The JSON types first, by exact type: nearly every value is one of them.
+    kind = type(value)
+    if kind is str:
+        return _clean_str(value)
+    if kind is int:
+        return _safe_int(value)
+    if kind is float:
+        return value if math.isfinite(value) else repr(value)
+    if kind is bool:
+        return value
+    if value is None:
+        return "None"
+    if _value_formatters:
+        function = _registered_formatter(value)
+        if function is not None:
+            if depth >= _MAX_DEPTH:  # a function that returns its own argument
+                return f"<{_type_name(value)} nested too deep or recursive>"
+            try:
+                formatted = function(value)
+            except Exception:
+                return f"<unformattable {_type_name(value)}>"
+            return _sanitize(formatted, depth + 1, seen)
     if isinstance(value, str):
         return _as_text(value)
     if isinstance(value, bool):
@@ -181,68 +246,47 @@ def _sanitize(value: Any, depth: int, seen: set[int]) -> Any:
     if isinstance(value, int):
         return _safe_int(value)
     if isinstance(value, float):
-        return float(value) if math.isfinite(value) else repr(float(value))
-    if value is None:
-        return "None"
+        return _sanitize(float(value))
     if isinstance(value, (Mapping, list, tuple, set, frozenset)):
-        if depth >= _MAX_DEPTH or id(value) in seen:
-            return f"<{type(value).__name__} nested too deep or recursive>"
-        seen.add(id(value))
-        try:
-            if isinstance(value, Mapping):
-                return _sanitize_mapping(value, depth + 1, seen)
-            items: Any = value
-            if isinstance(value, (set, frozenset)):
-                try:
-                    items = sorted(value)
-                except Exception:  # unorderable members: keep iteration order
-                    items = list(value)
-            return [_sanitize(item, depth + 1, seen) for item in items]
-        except Exception:  # a mapping whose items() or iteration raises
-            return _safe_repr(value)
-        finally:
-            seen.discard(id(value))
+        return _sanitize_container(value, depth, set() if seen is None else seen)
     return _safe_repr(value)
 
 
-def _sanitize_mapping(value: Mapping[Any, Any], depth: int, seen: set[int]) -> dict[str, Any]:
-    # None values are left out: MozLog Fields hold no nulls.
-    return {
-        _key_text(key): _sanitize(item, depth, seen)
-        for key, item in value.items()
-        if item is not None
-    }
+def _sanitize_container(value: Any, depth: int, seen: set[int]) -> Any:
+    if depth >= _MAX_DEPTH or id(value) in seen:
+        return f"<{_type_name(value)} nested too deep or recursive>"
+    seen.add(id(value))
+    try:
+        if isinstance(value, Mapping):
+            # None values are left out: MozLog Fields hold no nulls.
+            return {
+                _key_text(key): _sanitize(item, depth + 1, seen)
+                for key, item in value.items()
+                if item is not None
+            }
+        items: Any = value
+        if isinstance(value, (set, frozenset)):
+            try:
+                items = sorted(value)
+            except Exception:  # unorderable members: keep iteration order
+                items = list(value)
+        return [_sanitize(item, depth + 1, seen) for item in items]
+    except Exception:  # a mapping whose items() or iteration raises
+        return _safe_repr(value)
+    finally:
+        seen.discard(id(value))
 
 
 # -- tracebacks --------------------------------------------------------------
 
 
-def _format_frames(tb: TracebackType | None) -> Iterator[str]:
-    # Our own frame printer: cheaper than traceback.format_tb (no column
-    # carets, which parse every line's source) and it collapses recursion.
-    last: tuple[str, int | None, str] | None = None
-    repeated = 0
-    while tb is not None:
-        frame = tb.tb_frame
-        code = frame.f_code
-        lineno = tb.tb_lineno
-        current = (code.co_filename, lineno, code.co_name)
-        if current == last:
-            repeated += 1
-        else:
-            if repeated > 2:
-                yield f"  [Previous line repeated {repeated - 2} more times]\n"
-            repeated = 0
-            last = current
-        if repeated <= 2:
-            yield f'  File "{current[0]}", line {lineno}, in {current[2]}\n'
-            if lineno is not None:
-                line = linecache.getline(current[0], lineno, frame.f_globals).strip()
-                if line:
-                    yield f"    {line}\n"
-        tb = tb.tb_next
-    if repeated > 2:
-        yield f"  [Previous line repeated {repeated - 2} more times]\n"
+def _format_frames(tb: TracebackType) -> list[str]:
+    # Python's own frame lines, without the ``^^^`` markers under each line:
+    # frames extracted from walk_tb() carry no column positions, so none are
+    # placed (placing them parses every line's source, which costs more than
+    # the rest of the record). A long recursion is still collapsed into
+    # "[Previous line repeated N more times]".
+    return traceback.StackSummary.extract(traceback.walk_tb(tb)).format()
 
 
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
@@ -286,7 +330,8 @@ def safer_format_traceback(
     parts: list[str] = []
     if exc_val is None:
         parts.append("Traceback (most recent call last):\n")
-        parts.extend(_format_frames(exc_tb))
+        if exc_tb is not None:
+            parts.extend(_format_frames(exc_tb))
         parts.append(f"{_safe_repr(exc_typ)}\n")
         return "".join(parts)
     for exc, link in _exception_chain(exc_val):
@@ -323,45 +368,13 @@ def _exc_info_tuple(
 
 # -- the formatter -----------------------------------------------------------
 
-_encode_str = json.encoder.encode_basestring_ascii
-# The same without escaping non-ASCII characters: a line built with it is
-# ASCII (str.isascii(), O(1)) exactly when no value needed \u escapes.
-_encode_str_raw = json.encoder.encode_basestring
-# Compact separators; allow_nan=False so a NaN can never be written as the
-# invalid token ``NaN`` (the sanitizer has already turned it into a string).
+# Compact separators; ensure_ascii, so a line is ASCII whatever it holds;
+# allow_nan=False, so a NaN can never be written as the invalid token ``NaN``
+# (the sanitizer has already turned it into a string: this is a safety net).
 _ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-
-_STANDARD_KEYS = list(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
-_STANDARD_COUNT = len(_STANDARD_KEYS)
-# The attributes that are no extras but may follow the standard ones.
-_LATE_ATTRS = tuple(sorted(_RECORD_ATTRS.difference(_STANDARD_KEYS)))
-#: Record shapes a formatter remembers (the shapes a program logs are few;
-#: this bounds the memory when the names of extras vary).
-_MAX_SHAPES = 512
-
-
-class _NeedsCare(Exception):
-    """The fast path met something only the careful path writes correctly."""
-
-
-def _refuse() -> Any:
-    raise _NeedsCare
-
-
-def _encode_value(value: Any) -> str:
-    """The JSON text of one Fields value; raises _NeedsCare for None."""
-    kind = type(value)
-    if kind is str:
-        return _encode_str(_clean_str(value))
-    if kind is int:
-        return int.__repr__(value)  # a huge int raises ValueError: careful path
-    if kind is bool:
-        return "true" if value else "false"
-    if kind is float and math.isfinite(value):
-        return float.__repr__(value)
-    if value is None:  # MozLog Fields hold no nulls: the name must go too
-        raise _NeedsCare
-    return _ENCODER.encode(_sanitize(value, 0, set()))
+# Values of these exact types json writes as the sanitizer would, but for the
+# few it refuses (a NaN, a huge int) or writes wrong (a lone surrogate).
+_JSON_SCALARS = frozenset({str, int, float, bool})
 
 
 def _severity(levelno: Any) -> int:
@@ -382,66 +395,60 @@ def _severity(levelno: Any) -> int:
     return 6 if levelno == logging.INFO else 7
 
 
-# How a writer encodes a value of the type the shape's first record had there;
-# any other type goes through _encode_value.
-_WRITER_EXPRESSIONS: dict[type, str] = {
-    str: "(es({v}) if type({v}) is str else enc({v}))",
-    int: "({v} if type({v}) is int else enc({v}))",  # %s writes an int as JSON does
-    bool: "(('true' if {v} else 'false') if type({v}) is bool else enc({v}))",
-    float: "(float_repr({v}) if type({v}) is float and isfinite({v}) else enc({v}))",
-}
-
-Writer = Callable[[dict[str, Any], float, Any, str], "str | None"]
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return _as_text(record.getMessage())  # a record class may return a non-str
+    except Exception:  # mismatched %-arguments, a __str__ that raises...
+        return f"{_safe_repr(record.msg)} % {_args_repr(record.args)}"
 
 
-def _make_writer(pieces: list[str], keys: list[str], kinds: list[type], with_msg: bool) -> Writer:
-    """Compile the function that writes every line of one record shape.
+def _exception_fields(record: logging.LogRecord) -> dict[str, str]:
+    fields = {}
+    exc_info = record.exc_info
+    if exc_info:
+        exc = _exc_info_tuple(exc_info)
+        if exc is not None:
+            fields["error"] = _safe_repr(exc[1] if exc[1] is not None else exc[0])
+            fields["traceback"] = _clean_str(safer_format_traceback(*exc))
+    elif record.exc_text:
+        fields["traceback"] = _as_text(record.exc_text)
+    if record.stack_info:
+        fields["stack"] = _as_text(record.stack_info)
+    return fields
 
-    It reads the extras in one call, encodes each with the cheapest call for
-    the type seen first at that place (any other type still works), and joins
-    them with the constant ``pieces`` of the line in one f-string. It returns
-    None when a value needs escaping to ASCII, and raises for what only the
-    careful path writes. No data goes into the source: the keys and the
-    pieces are passed in its namespace.
-    """
-    names = [f"v{index}" for index in range(len(keys))]
-    source = ["def write(attrs, created, pid, msg):"]
-    if len(keys) == 1:
-        source.append("    v0 = attrs[keys[0]]")
-    elif keys:
-        source.append(f"    {', '.join(names)} = get(attrs)")
-    parts = ["int(created * 1e9)", "(pid if type(pid) is int else refuse())"]
-    for name, kind in zip(names, kinds, strict=True):
-        parts.append(_WRITER_EXPRESSIONS.get(kind, "enc({v})").format(v=name))
-    if with_msg:
-        parts.append("es(msg)")
-    if len(pieces) != len(parts) + 1:
-        raise ValueError("a line has one piece more than it has values")
-    body = "".join(f"{{p{index}}}{{{part}}}" for index, part in enumerate(parts))
-    source.append(f'    line = f"{body}{{p{len(parts)}}}"')
-    source.append("    return line if line.isascii() else None")
-    namespace: dict[str, Any] = {
-        "keys": tuple(keys),
-        "get": operator.itemgetter(*keys) if len(keys) > 1 else None,
-        "es": _encode_str_raw,
-        "enc": _encode_value,
-        "refuse": _refuse,
-        "float_repr": float.__repr__,
-        "isfinite": math.isfinite,
-    }
-    namespace.update((f"p{index}", piece) for index, piece in enumerate(pieces))
-    exec("\n".join(source), namespace)  # noqa: S102 - source built from constants only
-    writer: Writer = namespace["write"]
-    return writer
+
+def _encode_text(value: object) -> str:
+    return _ENCODER.encode(_as_text(value))
+
+
+def _fields(record: logging.LogRecord) -> dict[Any, Any]:
+    """The ``Fields`` of ``record``: its extras, ``msg``, then its exception."""
+    # Values of the types json writes (str, int, float, bool) go in as they
+    # are; anything else through the sanitizer.
+    fields: dict[Any, Any] = {}
+    for key, value in record.__dict__.items():
+        if key in _RECORD_ATTRS or value is None:
+            continue
+        fields[key] = value if type(value) in _JSON_SCALARS else _sanitize(value)
+    msg = _message(record)
+    if msg or not fields:  # MozLog wants at least one field
+        fields["msg"] = msg
+    if record.exc_info or record.exc_text or record.stack_info:
+        for key, text in _exception_fields(record).items():
+            fields.pop(key, None)  # the exception wins over an extra of its name
+            fields[key] = text
+    return fields
 
 
 class MozlogFormatter(logging.Formatter):
     """Format each record as one line of MozLog JSON.
 
-    ``logger_name`` becomes the ``Logger`` field (your service's name). The
-    record's message goes to ``Fields.msg``, every ``extra`` value to
-    ``Fields`` (None values are left out), an exception to ``Fields.error``
-    (its repr) and ``Fields.traceback``, and ``stack_info`` to ``Fields.stack``.
+    ``logger_name`` becomes the ``Logger`` field (your service's name); a
+    record's own ``logger_name`` attribute, which :class:`MozlogHandler` sets,
+    wins over it. The record's message goes to ``Fields.msg``, every ``extra``
+    value to ``Fields`` (None values are left out), an exception to
+    ``Fields.error`` (its repr) and ``Fields.traceback``, and ``stack_info``
+    to ``Fields.stack``.
 
     It never raises and never drops a record: values JSON cannot hold are
     written as their ``repr`` (sets as lists), non-finite floats as strings,
@@ -464,9 +471,10 @@ class MozlogFormatter(logging.Formatter):
         defaults: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(fmt or format, datefmt, style, validate, defaults=defaults)
-        self._logger_name = logger_name
-        self._hostname = socket.gethostname()
-        self._update_envelope()
+        self.logger_name = logger_name
+        self.hostname = socket.gethostname()
+
+    # Both are encoded once, when set, rather than for every line.
 
     @property
     def logger_name(self) -> str:
@@ -476,7 +484,7 @@ class MozlogFormatter(logging.Formatter):
     @logger_name.setter
     def logger_name(self, value: str) -> None:
         self._logger_name = value
-        self._update_envelope()
+        self._logger_json = _encode_text(value)
 
     @property
     def hostname(self) -> str:
@@ -486,179 +494,70 @@ class MozlogFormatter(logging.Formatter):
     @hostname.setter
     def hostname(self, value: str) -> None:
         self._hostname = value
-        self._update_envelope()
-
-    def _update_envelope(self) -> None:
-        # The parts of the envelope that never change, encoded once.
-        self._logger_json = ',"Logger":' + _encode_str(_as_text(self._logger_name))
-        self._rest_json = (
-            ',"Hostname":'
-            + _encode_str(_as_text(self._hostname))
-            + ',"EnvVersion":'
-            + _encode_str(self.LOGGING_FORMAT_VERSION)
-        )
-        # A writer per record shape: (name, level, has a message, attributes).
-        self._writers: dict[tuple[Any, ...], Writer] = {}
-
-    def _pieces(self, name: Any, levelno: Any, names: list[str]) -> list[str]:
-        # The constant text of a line, around its values: the timestamp, the
-        # pid, then one value per Fields name.
-        pieces = [
-            '{"Timestamp":',
-            ',"Type":'
-            + _encode_str(_as_text(name))
-            + self._logger_json
-            + self._rest_json
-            + f',"Severity":{_severity(levelno)},"Pid":',
-        ]
-        separator = ',"Fields":{'
-        for key in names:
-            pieces.append(separator + _encode_str(_as_text(key)) + ":")
-            separator = ","
-        pieces.append("}}" if names else separator + "}}")
-        return pieces
-
-    @staticmethod
-    def _message(record: logging.LogRecord) -> str:
-        try:
-            return record.getMessage()
-        except Exception:  # mismatched %-arguments, a __str__ that raises...
-            return f"{_safe_repr(record.msg)} % {_args_repr(record.args)}"
-
-    @staticmethod
-    def _exception_fields(record: logging.LogRecord) -> list[tuple[str, str]]:
-        fields = []
-        exc_info = record.exc_info
-        if exc_info:
-            exc = _exc_info_tuple(exc_info)
-            if exc is not None:
-                fields.append(("error", _safe_repr(exc[1] if exc[1] is not None else exc[0])))
-                fields.append(("traceback", _clean_str(safer_format_traceback(*exc))))
-        elif record.exc_text:
-            fields.append(("traceback", _as_text(record.exc_text)))
-        if record.stack_info:
-            fields.append(("stack", _as_text(record.stack_info)))
-        return fields
+        self._hostname_json = _encode_text(value)
 
     def format(self, record: logging.LogRecord) -> str:
         """Return ``record`` as one line of MozLog JSON; never raises."""
         try:
-            attrs = record.__dict__
-            msg = record.msg
-            if record.args or type(msg) is not str:
-                msg = self._message(record)
-            shape = (record.name, record.levelno, not msg, *attrs)
-            if not (record.exc_info or record.exc_text or record.stack_info):
-                # The fast path: the writer compiled for this shape of record.
-                writer = self._writers.get(shape)
-                if writer is not None:
-                    line = writer(attrs, record.created, record.process, msg)
-                    if line is not None:
-                        return line
-            line = self._general_line(record, attrs, msg, shape)
-            if line is not None:
-                return line
-        except Exception:  # noqa: S110
-            # Anything unusual takes the careful path, outside this handler so
-            # that exc_info=True on a record still means the caller's exception.
-            pass
-        try:
-            return self._careful_line(record)
+            fields = _fields(record)
+            try:
+                fields_json = _ENCODER.encode(fields)
+            except (ValueError, TypeError, RecursionError):
+                fields_json = ""  # a NaN, a huge int, a key json cannot write...
+            # ensure_ascii writes a lone surrogate as a \udXXX escape, which
+            # strict JSON parsers reject: any \ud in the text (an emoji's
+            # surrogate pair too) sends the fields through the sanitizer,
+            # which spells lone surrogates out.
+            if not fields_json or "\\ud" in fields_json:
+                sanitized = {_key_text(key): _sanitize(value) for key, value in fields.items()}
+                fields_json = _ENCODER.encode(sanitized)
+            logger_json = self._logger_json
+            logger_name = record.__dict__.get("logger_name")
+            if logger_name is not None:  # set by MozlogHandler: it wins
+                logger_json = _encode_text(logger_name)
+            created = getattr(record, "created", None)
+            if type(created) is not float or not math.isfinite(created):
+                created = time.time()
+            pid = getattr(record, "process", None)
+            if type(pid) is not int:  # None when logging.logProcesses is off
+                pid = os.getpid()
+            # The envelope's keys are always the same eight: written from this
+            # template, each value by the encoder (encoding them as a second
+            # dict costs about a quarter more per line).
+            return (
+                f'{{"Timestamp":{int(created * 1e9)}'
+                f',"Type":{_encode_text(getattr(record, "name", ""))}'
+                f',"Logger":{logger_json}'
+                f',"Hostname":{self._hostname_json}'
+                f',"EnvVersion":{_ENCODER.encode(self.LOGGING_FORMAT_VERSION)}'
+                f',"Severity":{_severity(getattr(record, "levelno", None))}'
+                f',"Pid":{pid},"Fields":{fields_json}}}'
+            )
         except Exception as exc:
             return self._last_resort(record, exc)
 
-    def _general_line(
-        self, record: logging.LogRecord, attrs: dict[str, Any], msg: str, shape: tuple[Any, ...]
-    ) -> str | None:
-        # Every value encoded by its type; the shape gets its writer when the
-        # record is an ordinary one, so the next record of that shape is fast.
-        keys = list(attrs)
-        # A record made by LogRecord() starts with the standard attributes in
-        # a known order, so only what follows can be an extra (or one of the
-        # few attributes formatters add). Anything else (a custom record
-        # factory, a deleted attribute) is filtered key by key.
-        if keys[:_STANDARD_COUNT] == _STANDARD_KEYS:
-            del keys[:_STANDARD_COUNT]
-            keys = [key for key in keys if key not in _LATE_ATTRS]
-        else:
-            keys = [key for key in keys if key not in _RECORD_ATTRS]
-        if "logger_name" in attrs:  # Mozilla's handler names the Logger so
-            raise _NeedsCare
-        pid = record.process
-        if type(pid) is not int:
-            raise _NeedsCare
-        values = [_encode_value(attrs[key]) for key in keys if attrs[key] is not None]
-        names = [key for key in keys if attrs[key] is not None]
-        with_msg = bool(msg) or not names  # MozLog wants at least one field
-        if with_msg:
-            names.append("msg")
-            values.append(_encode_str(_clean_str(msg)))
-        exception_fields = self._exception_fields(record)
-        for key, text in exception_fields:
-            if key in names:  # the exception wins over an extra of that name
-                del values[names.index(key)]
-                names.remove(key)
-            names.append(key)
-            values.append(_encode_str(text))
-        pieces = self._pieces(record.name, record.levelno, names)
-        # int() of a NaN or infinite ``created`` raises: careful path.
-        texts = [str(int(record.created * 1e9)), str(pid), *values]
-        line = "".join([p + t for p, t in zip(pieces[:-1], texts, strict=True)]) + pieces[-1]
-        if (
-            not exception_fields
-            and len(names) == len(keys) + with_msg  # no None values
-            and all(type(key) is str for key in keys)
-            and shape not in self._writers
-            and len(self._writers) < _MAX_SHAPES
-        ):
-            kinds = [type(attrs[key]) for key in keys]
-            self._writers[shape] = _make_writer(pieces, keys, kinds, with_msg)
-        return line
-
-    def _careful_line(self, record: logging.LogRecord) -> str:
-        # Every attribute checked, every value through the sanitizer.
-        fields: dict[str, Any] = {}
-        for key, value in list(record.__dict__.items()):
-            if key not in _RECORD_ATTRS and value is not None:
-                fields[_key_text(key)] = _sanitize(value, 0, set())
-        msg = self._message(record)
-        if msg or not fields:
-            fields["msg"] = _as_text(msg)
-        for key, text in self._exception_fields(record):
-            fields.pop(key, None)
-            fields[key] = text
-        logger = self._logger_json
-        logger_name = record.__dict__.get("logger_name")
-        if logger_name is not None:  # set by Mozilla's MozlogHandler: honoured
-            logger = ',"Logger":' + _encode_str(_as_text(logger_name))
-        created = getattr(record, "created", None)
-        if type(created) is not float or not math.isfinite(created):
-            created = time.time()
-        pid = getattr(record, "process", None)
-        if type(pid) is not int:
-            pid = os.getpid()
-        return (
-            f'{{"Timestamp":{int(created * 1e9)}'
-            f',"Type":{_encode_str(_as_text(getattr(record, "name", "")))}{logger}'
-            f'{self._rest_json},"Severity":{_severity(getattr(record, "levelno", None))}'
-            f',"Pid":{pid},"Fields":{_ENCODER.encode(fields)}}}'
-        )
-
-    def _last_resort(self, record: logging.LogRecord, exc: Exception) -> str:
-        fields_json = '{"msg":"unformattable log record"}'
+    def _last_resort(self, record: logging.LogRecord, error: Exception) -> str:
+        # Only what cannot fail: a line saying that the record could not be
+        # written, with what can still be told about it.
+        fields = {"msg": "unformattable log record"}
         with contextlib.suppress(Exception):
-            fields_json = _ENCODER.encode(
-                {
-                    "msg": _safe_repr(record.__dict__.get("msg")),
-                    "error": "dockerflow could not format this record: " + _safe_repr(exc),
-                }
-            )
-        static = ',"Logger":"Dockerflow","Hostname":"unknown","EnvVersion":"2.0"'
+            fields = {
+                "msg": _safe_repr(record.__dict__.get("msg")),
+                "error": "dockerflow could not format this record: " + _safe_repr(error),
+            }
+        names = {"Logger": "Dockerflow", "Hostname": "unknown"}
         with contextlib.suppress(Exception):
-            static = self._logger_json + self._rest_json
-        return (
-            f'{{"Timestamp":{time.time_ns()},"Type":"dockerflow.logging"{static}'
-            f',"Severity":3,"Pid":{os.getpid()},"Fields":{fields_json}}}'
+            names = {"Logger": _as_text(self.logger_name), "Hostname": _as_text(self.hostname)}
+        return _ENCODER.encode(
+            {
+                "Timestamp": time.time_ns(),
+                "Type": "dockerflow.logging",
+                **names,
+                "EnvVersion": "2.0",
+                "Severity": 3,
+                "Pid": os.getpid(),
+                "Fields": fields,
+            }
         )
 
     def convert_record(self, record: logging.LogRecord) -> dict[str, Any]:

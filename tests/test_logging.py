@@ -26,6 +26,7 @@ from dockerflow.logging import (
     RequestIdLogFilter,
     get_or_generate_request_id,
     is_valid_request_id,
+    register_value_formatter,
     request_id_context,
     safer_format_traceback,
 )
@@ -319,15 +320,16 @@ def test_percent_signs_in_names() -> None:
 
 
 def test_many_record_shapes() -> None:
+    # Records of many different shapes through one formatter: each is written
+    # as it is, whatever the formatter wrote before.
     formatter = MozlogFormatter()
-    for i in range(dflogging._MAX_SHAPES + 50):
-        for _ in range(2):  # the second time from the remembered shape
+    for i in range(600):
+        for _ in range(2):
             out = fmt(make_record("m", extra={f"key{i}": i}), formatter)
             assert out["Fields"] == {f"key{i}": i, "msg": "m"}
-    assert len(formatter._writers) == dflogging._MAX_SHAPES
 
 
-def test_a_remembered_shape_with_other_value_types() -> None:
+def test_one_shape_with_other_value_types() -> None:
     formatter = MozlogFormatter()
     for uid in (42, "", True, None, 2.5, "x\udcff", [1], 10**5000, 7):
         out = fmt(make_record("m", extra={"uid": uid, "path": "/"}), formatter)
@@ -388,8 +390,18 @@ def test_unserialisable_values(value: Any, expected: Any) -> None:
 
 
 def test_non_string_keys() -> None:
-    out = fmt(make_record("m", extra={"v": {1: "a", (1, 2): "b", None: "c", False: 0}}))
-    assert out["Fields"]["v"] == {"1": "a", "(1, 2)": "b", "None": "c", "false": 0}
+    # As json writes the keys it can write; the repr() of any other.
+    value = {1: "a", (1, 2): "b", None: "c", False: 0, 2.5: 1, float("nan"): 2, 10**5000: 3}
+    out = fmt(make_record("m", extra={"v": value}))
+    assert out["Fields"]["v"] == {
+        "1": "a",
+        "(1, 2)": "b",
+        "null": "c",
+        "false": 0,
+        "2.5": 1,
+        "nan": 2,
+        hex(10**5000): 3,
+    }
 
 
 def test_float_subclass_and_int_enum() -> None:
@@ -432,7 +444,7 @@ def test_deep_nesting_is_cut() -> None:
     while isinstance(value, list):
         value = value[0]
         depth += 1
-    assert depth <= dflogging._MAX_DEPTH
+    assert depth == 16  # the documented limit
     assert "too deep" in value
 
 
@@ -508,30 +520,55 @@ def test_record_from_make_log_record() -> None:
     assert fmt(record)["Fields"] == {"custom": [1, 2], "msg": "made"}
 
 
-def test_never_raises_even_when_everything_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    formatter = MozlogFormatter()
+class CollidingKey(str):
+    """A key that claims to equal a LogRecord attribute and raises when compared."""
 
-    def boom(*args: Any) -> str:
-        raise RuntimeError("encoder down")
+    def __hash__(self) -> int:
+        return hash("asctime")  # the formatter looks it up among the record attributes
 
-    monkeypatch.setattr(dflogging, "_encode_str", boom)
-    out = check_mozlog(formatter.format(make_record("m")))
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no comparing")
+
+    __ne__ = __eq__  # type: ignore[assignment]
+
+
+def test_never_raises_even_when_formatting_fails() -> None:
+    # A record the formatter cannot read still gives one line, saying so.
+    record = make_record("m")
+    record.__dict__[CollidingKey("k")] = 1
+    out = check_mozlog(MozlogFormatter().format(record))
+    assert out["Type"] == "dockerflow.logging"
+    assert out["Severity"] == 3
     assert out["Fields"]["msg"] == "'m'"
-    assert "encoder down" in out["Fields"]["error"]
+    assert "no comparing" in out["Fields"]["error"]
     assert out["Logger"] == "Dockerflow"
+    named = check_mozlog(MozlogFormatter(logger_name="svc").format(record))
+    assert named["Logger"] == "svc"
 
 
-def test_never_raises_when_even_the_last_resort_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    formatter = MozlogFormatter()
+class NamelessType(type):
+    """A metaclass whose classes have no readable __name__."""
 
-    def boom(*args: Any, **kwargs: Any) -> str:
-        raise RuntimeError("nothing works")
+    @property
+    def __name__(cls) -> str:  # type: ignore[override]
+        raise RuntimeError("no name")
 
-    monkeypatch.setattr(dflogging, "_encode_str", boom)
-    monkeypatch.setattr(dflogging, "_safe_repr", boom)
-    out = check_mozlog(formatter.format(make_record("m")))
+
+class Unwritable(metaclass=NamelessType):
+    """Neither its str(), its repr() nor its type's name can be read."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_never_raises_when_even_the_last_resort_fails() -> None:
+    out = check_mozlog(MozlogFormatter().format(make_record(Unwritable())))
     assert out["Fields"] == {"msg": "unformattable log record"}
     assert out["Logger"] == "Dockerflow"
+    assert out["Type"] == "dockerflow.logging"
 
 
 def test_convert_record() -> None:
@@ -869,3 +906,152 @@ def test_exc_info_true_means_the_callers_exception_on_every_path() -> None:
     except ValueError:
         fields = fmt(record)["Fields"]
     assert fields["error"] == "ValueError('bad value')"
+
+
+def test_attributes_of_future_python_versions_are_no_fields() -> None:
+    # A Python that adds an attribute to every LogRecord (as 3.12 added
+    # taskName) must not make it a field of every line.
+    code = (
+        "import json, logging\n"
+        "plain_init = logging.LogRecord.__init__\n"
+        "def init(self, *args, **kwargs):\n"
+        "    plain_init(self, *args, **kwargs)\n"
+        "    self.futureAttribute = 'new in Python 9'\n"
+        "logging.LogRecord.__init__ = init\n"
+        "from dockerflow.logging import MozlogFormatter\n"
+        "record = logging.LogRecord('x', logging.INFO, 'f.py', 1, 'm', (), None)\n"
+        "record.mine = 1\n"
+        "print(json.dumps(json.loads(MozlogFormatter().format(record))['Fields']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"mine": 1, "msg": "m"}
+
+
+def test_public_names() -> None:
+    assert sorted(dflogging.__all__) == sorted(
+        [
+            "MAX_REQUEST_ID_LENGTH",
+            "JsonLogFormatter",
+            "MozlogFormatter",
+            "MozlogHandler",
+            "RequestIdLogFilter",
+            "generate_request_id",
+            "get_or_generate_request_id",
+            "is_valid_request_id",
+            "register_value_formatter",
+            "request_id_context",
+            "safer_format_traceback",
+        ]
+    )
+    for name in dflogging.__all__:
+        assert hasattr(dflogging, name), name
+
+
+# -- register_value_formatter -------------------------------------------------------------
+
+
+class Secretive:
+    """A value whose repr() holds a secret, as a request's does with its query string."""
+
+    def __init__(self, public: str, secret: str = "s3cret") -> None:
+        self.public = public
+        self.secret = secret
+
+    def __repr__(self) -> str:
+        return f"<Secretive {self.public}?token={self.secret}>"
+
+
+class MoreSecretive(Secretive):
+    pass
+
+
+def test_registered_formatter_writes_the_value() -> None:
+    class Own(Secretive):  # a class of this test only: no other test sees it
+        pass
+
+    register_value_formatter(Own, lambda value: f"<Secretive {value.public}>")
+    out = fmt(make_record("m", extra={"v": Own("/a"), "nested": {"l": [Own("/b")]}}))
+    assert out["Fields"]["v"] == "<Secretive /a>"
+    assert out["Fields"]["nested"] == {"l": ["<Secretive /b>"]}
+    assert "s3cret" not in json.dumps(out)
+    # Without a registration, the repr() as before.
+    assert fmt(make_record("m", extra={"v": Secretive("/c")}))["Fields"]["v"] == (
+        "<Secretive /c?token=s3cret>"
+    )
+
+
+def test_registered_formatter_applies_to_subclasses_and_the_closest_wins() -> None:
+    class Base(Secretive):
+        pass
+
+    class Child(Base):
+        pass
+
+    class GrandChild(Child):
+        pass
+
+    register_value_formatter(Base, lambda value: "base")
+    assert fmt(make_record("m", extra={"v": GrandChild("/")}))["Fields"]["v"] == "base"
+    register_value_formatter(Child, lambda value: "child")
+    assert fmt(make_record("m", extra={"v": GrandChild("/")}))["Fields"]["v"] == "child"
+    assert fmt(make_record("m", extra={"v": Base("/")}))["Fields"]["v"] == "base"
+    register_value_formatter(Base, lambda value: "base again")  # replaces
+    assert fmt(make_record("m", extra={"v": Base("/")}))["Fields"]["v"] == "base again"
+
+
+def test_registered_formatter_result_is_written_like_any_value() -> None:
+    class Own(Secretive):
+        pass
+
+    register_value_formatter(
+        Own, lambda value: {"path": value.public, "n": float("nan"), "s": {2, 1}, "x": None}
+    )
+    out = fmt(make_record("m", extra={"v": Own("caf\udce9")}))
+    assert out["Fields"]["v"] == {"path": "caf\\udce9", "n": "nan", "s": [1, 2]}
+
+
+def test_registered_formatter_that_raises_never_writes_the_repr() -> None:
+    class Own(Secretive):
+        pass
+
+    def broken(value: Own) -> str:
+        raise RuntimeError("settings not ready")
+
+    register_value_formatter(Own, broken)
+    out = fmt(make_record("m", extra={"v": Own("/a"), "ok": 1}))
+    assert out["Fields"] == {"v": "<unformattable Own>", "ok": 1, "msg": "m"}
+
+
+def test_registered_formatter_that_returns_its_argument() -> None:
+    class Own(Secretive):
+        pass
+
+    register_value_formatter(Own, lambda value: value)
+    out = fmt(make_record("m", extra={"v": Own("/a")}))
+    assert "too deep or recursive" in out["Fields"]["v"]
+    assert "s3cret" not in out["Fields"]["v"]
+
+
+def test_json_types_are_never_given_to_a_registered_formatter() -> None:
+    class Text(str):
+        pass
+
+    register_value_formatter(Text, lambda value: "formatted")
+    out = fmt(make_record("m", extra={"plain": "text", "sub": Text("sub")}))
+    assert out["Fields"]["plain"] == "text"
+    assert out["Fields"]["sub"] == "formatted"  # a subclass is the caller's own type
+
+
+def test_record_class_whose_get_message_returns_no_string() -> None:
+    class Structured(logging.LogRecord):
+        def getMessage(self) -> Any:
+            return None if self.msg == "none" else {"event": self.msg}
+
+    assert fmt(Structured("x", logging.INFO, "f.py", 1, "none", (), None))["Fields"] == {
+        "msg": "None"
+    }
+    out = fmt(Structured("x", logging.INFO, "f.py", 1, "login", (), None))
+    assert out["Fields"] == {"msg": "{'event': 'login'}"}
