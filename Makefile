@@ -35,10 +35,11 @@ run: $(STAMP)  ## migrate and serve testproject with gunicorn on $PORT (default 
 test: $(STAMP)  ## run the whole test suite
 	PYTHONDEVMODE=1 $(BIN)/python -W error -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict
+lint: $(STAMP)  ## ruff check, ruff format --check, mypy --strict, import-linter contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)  ## rewrite files with ruff (never run in CI)
 	$(BIN)/ruff check --fix .

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import benchlib
 import django
 from django.conf import settings
+from django.core.signals import setting_changed
 
 STACK = [
     "dockerflow.django.middleware.DockerflowMiddleware",
@@ -52,8 +53,12 @@ def probe(drain_file: str | None) -> Callable[[], int]:
     handler = WSGIHandler()
 
     def one_request() -> int:
-        # The setting is read on every request; switch it for this operation.
+        # Switch the setting for this operation, and say so as override_settings
+        # does (both sides pay the same for it).
         settings.DOCKERFLOW_DRAIN_FILE = drain_file
+        setting_changed.send(
+            sender=None, setting="DOCKERFLOW_DRAIN_FILE", value=drain_file, enter=True
+        )
         response = handler(benchlib.wsgi_environ("/__lbheartbeat__"), benchlib.start_response)
         response.close()
         return int(response.status_code)

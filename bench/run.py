@@ -59,6 +59,8 @@ class Row:
     verdict: str
     #: "s" (seconds) or "instructions" (CPU instructions counted by callgrind).
     unit: str = "s"
+    #: A target in seconds above the baseline, instead of a ratio.
+    margin: float | None = None
 
 
 def read_extra_requirements() -> list[str]:
@@ -236,10 +238,26 @@ def build_rows(ours: dict[str, dict[str, Any]], mozilla: dict[str, dict[str, Any
             ours_s, other_s, other_name = mine.get(key), theirs.get(key), "mozilla"
         target = mine.get("target", theirs.get("target"))
         ratio = ratio_of(ours_s, other_s)
-        rows.append(
-            Row(name, ours_s, other_s, other_name, target, ratio, verdict(ratio, target), unit)
+        margin = mine.get("margin")
+        result = (
+            verdict(ratio, target) if margin is None else margin_verdict(ours_s, other_s, margin)
         )
+        rows.append(Row(name, ours_s, other_s, other_name, target, ratio, result, unit, margin))
     return rows
+
+
+def margin_verdict(ours: float | None, other: float | None, margin: float) -> str:
+    """PASS when ours is at most ``margin`` seconds above the baseline."""
+    if ours is None or other is None:
+        return "n/a"
+    return "PASS" if ours - other <= margin else "MISS"
+
+
+def target_text(row: Row) -> str:
+    """The target column: a ratio, or a time above the baseline."""
+    if row.margin is not None:
+        return f"<= +{human(row.margin, row.unit)}"
+    return "-" if row.target is None else f"<= {row.target:g}x"
 
 
 def human(seconds: float | None, unit: str = "s") -> str:
@@ -275,7 +293,7 @@ def print_table(rows: list[Row], header: dict[str, Any]) -> None:
                 human(row.ours, row.unit),
                 other,
                 "n/a" if row.ratio is None else f"{row.ratio:.2f}x",
-                "-" if row.target is None else f"<= {row.target:g}x",
+                target_text(row),
                 row.verdict,
             )
         )

@@ -52,9 +52,15 @@ CONFIG_CHECK_IMPORT = "dockerflow.config.E010"
 CONFIG_CHECK_NOT_A_CHECK = "dockerflow.config.E011"
 CONFIG_CHECK_ARGUMENTS = "dockerflow.config.E012"
 CONFIG_CHECK_BAD_ENTRY = "dockerflow.config.E013"
+CONFIG_CHECK_DUPLICATE_NAME = "dockerflow.config.E014"
+#: A HealthCheck names a cache, database or storage alias that its setting does not define.
+CONFIG_CHECK_UNKNOWN_ALIAS = "dockerflow.config.E015"
 
 # --- Drain configuration: W030-W039 ------------------------------------------
 CONFIG_DRAIN_FILE_RELATIVE = "dockerflow.config.W030"
 
 # --- Security configuration (the /__error__ guard): E050-E059, W050-W059 ------
 CONFIG_ERROR_ENDPOINT_UNREACHABLE = "dockerflow.config.W050"
+
+#: Every id above, by its constant's name.
+__all__ = sorted(name for name in dict(globals()) if name.isupper())

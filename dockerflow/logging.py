@@ -26,6 +26,7 @@ from typing import Any, Literal, TypeGuard, TypeVar
 
 __all__ = [
     "MAX_REQUEST_ID_LENGTH",
+    "REQUEST_ID_META_KEY",
     "JsonLogFormatter",
     "MozlogFormatter",
     "MozlogHandler",
@@ -46,6 +47,12 @@ _T = TypeVar("_T")
 request_id_context: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
+
+#: The ``request.META`` key (a WSGI environ extension key, which no client header
+#: can set) where the Django middleware keeps the request's id, so records that
+#: carry the request (Django's own ``django.request`` lines, logged after the
+#: middleware is done) get it from :class:`RequestIdLogFilter` too.
+REQUEST_ID_META_KEY = "dockerflow.request_id"
 
 #: Longest request id accepted from a client.
 MAX_REQUEST_ID_LENGTH = 128
@@ -587,14 +594,21 @@ class RequestIdLogFilter(logging.Filter):
     """Put the current request's id on every record as ``rid``.
 
     Attach it to the handler (not a logger) so records propagated from any
-    logger get it. A record that already has a ``rid`` keeps it; outside a
-    request no ``rid`` is added.
+    logger get it. The id is the one of the request being served
+    (:data:`request_id_context`), or for a record that carries a ``request``
+    (as Django's ``django.request`` lines do) the one the middleware gave that
+    request. A record that already has a ``rid`` keeps it; outside a request no
+    ``rid`` is added.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Attach ``rid`` and keep the record."""
         if record.__dict__.get("rid") is None:
             rid = request_id_context.get()
+            if rid is None:
+                meta = getattr(record.__dict__.get("request"), "META", None)
+                if isinstance(meta, dict):
+                    rid = meta.get(REQUEST_ID_META_KEY)
             if rid is not None:
                 record.rid = rid
         return True

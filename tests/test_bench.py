@@ -72,6 +72,25 @@ def test_rows_pair_lines_by_name() -> None:
     assert (rows["only-ours"].other, rows["only-ours"].verdict) == (None, "-")
 
 
+@pytest.mark.parametrize(
+    ("ours", "baseline", "expected"), [(0.410, 0.400, "PASS"), (0.416, 0.400, "MISS")]
+)
+def test_a_margin_target_is_a_time_above_the_baseline(
+    ours: float, baseline: float, expected: str
+) -> None:
+    line = {
+        "name": "m",
+        "ours": ours,
+        "baseline": baseline,
+        "baseline_name": "manage.py version",
+        "target": None,
+        "margin": 0.015,
+    }
+    (row,) = harness.build_rows({"m": line}, {})
+    assert (row.verdict, row.margin, row.other_name) == (expected, 0.015, "manage.py version")
+    assert harness.target_text(row) == "<= +15.000 ms"
+
+
 def test_instruction_counts_pair_as_their_own_unit() -> None:
     ours = {"n": {"name": "n", "instructions": 90_000.0, "target": None}}
     mozilla = {"n": {"name": "n", "instructions": 300_000.0, "target": None}}

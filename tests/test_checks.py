@@ -25,19 +25,16 @@ from health_check.exceptions import (
 
 from dockerflow import health
 from dockerflow.django import heartbeat
+from dockerflow.django.adapter import CheckUnavailable, adapt
 from dockerflow.django.checks import (
-    CheckUnavailable,
-    HealthCheckAdapter,
     MigrationsApplied,
-    adapt,
     check_database_connected,
-    check_heartbeat_entries,
     check_migrations_applied,
     check_redis_connected,
-    health_check_name,
-    redact,
-    resolve_entry,
 )
+from dockerflow.django.entries import resolve_entries, resolve_entry
+from dockerflow.django.redaction import redact
+from dockerflow.django.system_checks import check_heartbeat_entries
 from tests.faultproxy import database_alias
 
 HERE = "tests.test_checks"
@@ -119,14 +116,27 @@ def test_adapter_maps_health_check_outcomes(
     assert (message.level, message.id, message.msg) == (level, check_id, text)
 
 
-def test_adapter_unexpected_exception_is_generic(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="dockerflow.checks"):
-        [message] = adapt(Raises(kind="bug"))()
+def test_adapter_lets_unexpected_exceptions_through() -> None:
+    # Only the heartbeat engine decides what an unexpected exception becomes.
+    with pytest.raises(KeyError):
+        adapt(Raises(kind="bug"))()
+
+
+def test_unexpected_exception_is_generic_in_the_heartbeat(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        override_settings(DOCKERFLOW_CHECKS=[Raises(kind="bug")]),
+        caplog.at_level(logging.ERROR, logger="dockerflow.checks"),
+    ):
+        [check] = heartbeat.run().checks
+    [message] = check.messages
     assert message.id == health.ERROR_CHECK_RAISED
     assert message.level == django_checks.ERROR
     assert "KeyError" not in message.msg
+    assert "Check raises failed" in message.msg
     assert "KeyError" in caplog.text  # the traceback is in the log
-    assert "Raises(kind='bug'" in message.msg
+    assert "Raises(kind='bug'" not in message.msg
 
 
 def test_adapter_is_a_django_system_check() -> None:
@@ -143,8 +153,10 @@ def test_adapter_runs_async_health_checks_from_sync_code() -> None:
 
 async def test_adapter_sync_call_works_under_a_running_loop() -> None:
     # Someone calls the sync form from async code: it must not deadlock or refuse.
-    [message] = adapt(AsyncRaises(kind="bug"))()
-    assert message.id == health.ERROR_CHECK_RAISED
+    [message] = adapt(AsyncRaises(kind="warning"))()
+    assert message.id == health.WARNING_HEALTH_CHECK
+    with pytest.raises(ZeroDivisionError):
+        adapt(AsyncRaises(kind="bug"))()
 
 
 async def test_adapter_acall_runs_sync_checks_in_a_thread() -> None:
@@ -153,11 +165,15 @@ async def test_adapter_acall_runs_sync_checks_in_a_thread() -> None:
     assert await adapt(AsyncRaises()).acall() == []
 
 
-def test_health_check_name_is_its_repr_without_secrets() -> None:
-    assert health_check_name(Raises()) == "Raises(kind='none', message='down')"
-    adapter = HealthCheckAdapter(Raises())
-    assert adapter.name == "Raises(kind='none', message='down')"
-    assert "0x" not in health_check_name(_WithAddress())
+def test_health_check_names_are_short_and_the_same_on_every_host() -> None:
+    # Derived from the class, never from fields such as a hostname or a path.
+    assert resolve_entry(Raises(kind="x", message="on host-1")).name == "raises"
+    assert resolve_entry(_WithAddress()).name == "_withaddress"
+    assert resolve_entry(("health_check.checks.Cache", {"alias": "default"})).name == "cache"
+    assert [c.name for c in resolve_entries([Raises(), Raises(kind="warning")])] == [
+        "raises",
+        "raises #2",
+    ]
 
 
 @dataclasses.dataclass
@@ -176,12 +192,18 @@ class Leaky(HealthCheck):  # type: ignore[misc]
         raise ServiceUnavailable(f"cannot reach {self.url}")
 
 
-def test_names_and_messages_never_hold_url_credentials() -> None:
-    check = adapt(Leaky())
-    assert "leaky-pw" not in check.name
-    [message] = check()
+def test_names_and_messages_never_hold_url_credentials(caplog: pytest.LogCaptureFixture) -> None:
+    with (
+        override_settings(DOCKERFLOW_CHECKS=[Leaky()]),
+        caplog.at_level(logging.DEBUG, logger="dockerflow"),
+    ):
+        [check] = heartbeat.run().checks
+    assert check.name == "leaky"
+    [message] = check.messages
     assert "leaky-pw" not in message.msg
     assert "amqp://guest:***@rabbit:5672//" in message.msg
+    assert "amqp://guest:***@rabbit:5672//" in caplog.text
+    assert "leaky-pw" not in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -211,22 +233,104 @@ def test_entry_function_path() -> None:
 
 def test_entry_health_check_class_path() -> None:
     check = resolve_entry(f"{HERE}.Raises")
-    assert check.name == "Raises(kind='none', message='down')"
+    assert check.name == "raises"
+    assert check.aliases == (f"{HERE}.Raises",)
     assert check.call is not None
     assert check.call() == []
 
 
 def test_entry_class_path_with_kwargs() -> None:
     check = resolve_entry((f"{HERE}.Raises", {"kind": "warning", "message": "m"}))
-    assert check.name == "Raises(kind='warning', message='m')"
+    assert check.name == "raises"
     assert check.call is not None
     assert [m.id for m in check.call()] == [health.WARNING_HEALTH_CHECK]
 
 
 def test_entry_instance_and_class_objects() -> None:
-    assert resolve_entry(Raises(kind="x")).name == "Raises(kind='x', message='down')"
-    assert resolve_entry(Raises).name == "Raises(kind='none', message='down')"
+    assert resolve_entry(Raises(kind="x")).name == "raises"
+    assert resolve_entry(Raises).name == "raises"
     assert resolve_entry(plain_check).name == "plain_check"
+
+
+def test_entry_with_its_own_name() -> None:
+    check = resolve_entry(
+        {"check": f"{HERE}.Raises", "name": "queue-depth", "kwargs": {"kind": "warning"}}
+    )
+    assert (check.name, check.aliases, check.problem) == ("queue-depth", (f"{HERE}.Raises",), None)
+    assert check.call is not None
+    assert [m.id for m in check.call()] == [health.WARNING_HEALTH_CHECK]
+    assert resolve_entry({"check": plain_check, "name": "plain"}).name == "plain"
+
+
+def test_a_name_given_twice_is_a_problem() -> None:
+    first, second, derived = resolve_entries(
+        [
+            {"check": f"{HERE}.plain_check", "name": "db"},
+            {"check": f"{HERE}.Raises", "name": "db"},
+            {"check": f"{HERE}.plain_check"},
+        ]
+    )
+    assert (first.name, first.problem) == ("db", None)
+    assert second.name == "db #2"
+    assert second.problem is not None
+    assert second.problem.id == health.CONFIG_CHECK_DUPLICATE_NAME
+    assert "'db'" in second.problem.msg
+    assert (derived.name, derived.problem) == ("plain_check", None)
+
+
+def test_a_derived_name_never_takes_a_given_one() -> None:
+    derived, given = resolve_entries(
+        [f"{HERE}.plain_check", {"check": f"{HERE}.Raises", "name": "plain_check"}]
+    )
+    assert (derived.name, given.name) == ("plain_check #2", "plain_check")
+    assert derived.problem is None
+    assert given.problem is None
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"name": "x"},
+        {"check": f"{HERE}.plain_check", "nme": "x"},
+        {"check": f"{HERE}.plain_check", "name": ""},
+        {"check": f"{HERE}.plain_check", "name": 7},
+        {"check": f"{HERE}.plain_check", "name": "two\nlines"},
+        {"check": f"{HERE}.plain_check", "name": " padded "},
+        {"check": f"{HERE}.plain_check", "name": "x" * 201},
+        {"check": f"{HERE}.Raises", "kwargs": ["kind", "x"]},
+    ],
+    ids=["no-check", "unknown-key", "empty", "not-str", "newline", "spaces", "long", "kwargs"],
+)
+def test_bad_named_entries(entry: dict[str, Any]) -> None:
+    check = resolve_entry(entry)
+    assert check.problem is not None
+    assert check.problem.id == health.CONFIG_CHECK_BAD_ENTRY
+
+
+def test_hostile_but_printable_names_are_kept() -> None:
+    name = 'quote" back\\slash é ✓'
+    assert resolve_entry({"check": plain_check, "name": name}).name == name
+
+
+@pytest.mark.parametrize(
+    ("entry", "setting"),
+    [
+        (("health_check.checks.Cache", {"alias": "sessions"}), "CACHES"),
+        (("health_check.checks.Database", {"alias": "replica"}), "DATABASES"),
+        (("health_check.checks.Storage", {"alias": "media"}), "STORAGES"),
+        (("dockerflow.django.checks.RedisConnected", {"alias": "sessions"}), "CACHES"),
+        (("dockerflow.django.checks.MigrationsApplied", {"alias": "replica"}), "DATABASES"),
+    ],
+)
+def test_an_alias_the_settings_do_not_define_fails_manage_py_check(
+    entry: Any, setting: str
+) -> None:
+    # Found at start-up, not only by every heartbeat once deployed.
+    with override_settings(DOCKERFLOW_CHECKS=[entry]):
+        [error] = check_heartbeat_entries()
+    assert error.id == health.CONFIG_CHECK_UNKNOWN_ALIAS
+    assert setting in error.msg
+    assert repr(entry[1]["alias"]) in error.msg
 
 
 def test_entry_async_health_check_is_awaited() -> None:
@@ -288,9 +392,14 @@ def test_good_entries_pass_the_startup_check() -> None:
     assert check_heartbeat_entries() == []  # the default
 
 
-def test_a_lone_string_setting_is_one_entry() -> None:
+@pytest.mark.django_db
+def test_a_lone_string_setting_is_refused_and_the_defaults_run() -> None:
+    # Never split into characters: reported at start-up (E002), defaults meanwhile.
     with override_settings(DOCKERFLOW_CHECKS=f"{HERE}.plain_check"):
-        assert [c.name for c in heartbeat.run().checks] == ["plain_check"]
+        names = [c.name for c in heartbeat.run().checks]
+        errors = django_checks.run_checks(tags=["dockerflow"])
+    assert names == ["check_database_connected", "check_migrations_applied"]
+    assert [e.id for e in errors] == [health.CONFIG_SETTING_WRONG_TYPE]
 
 
 def test_manage_py_check_reports_bad_entries() -> None:
@@ -384,7 +493,7 @@ def test_unapplied_migration(setting: str | None, level: int) -> None:
         [message] = check_migrations_applied()
     assert message.id == health.WARNING_UNAPPLIED_MIGRATION
     assert message.level == level
-    assert message.msg == "Unapplied migration sessions.0001_initial"
+    assert message.msg == "Unapplied migration sessions.0001_initial"  # Mozilla's words
 
 
 @pytest.mark.django_db
@@ -397,16 +506,21 @@ def test_unapplied_migrations_only_for_the_apps_asked() -> None:
 
 
 @pytest.mark.django_db
-def test_many_unapplied_migrations_are_summarised() -> None:
+def test_one_message_per_unapplied_migration_as_mozilla() -> None:
     from django.db.migrations.recorder import MigrationRecorder
 
     recorder = MigrationRecorder(connection)
-    for app_label, name in list(recorder.applied_migrations()):
-        if app_label in {"auth", "contenttypes", "sessions"}:
-            recorder.record_unapplied(app_label, name)
-    [message] = check_migrations_applied()
-    assert message.msg.startswith("Unapplied migrations ")
-    assert message.msg.endswith(" more")
+    unapplied = sorted(
+        f"{app_label}.{name}"
+        for app_label, name in recorder.applied_migrations()
+        if app_label in {"auth", "contenttypes", "sessions"}
+    )
+    for migration in unapplied:
+        recorder.record_unapplied(*migration.split("."))
+    messages = check_migrations_applied()
+    assert len(unapplied) > 10
+    assert [m.msg for m in messages] == [f"Unapplied migration {m}" for m in unapplied]
+    assert {m.id for m in messages} == {health.WARNING_UNAPPLIED_MIGRATION}
 
 
 def test_migrations_cannot_be_checked_is_info() -> None:
@@ -461,7 +575,7 @@ def test_storage_recipe(tmp_path: Any) -> None:
         STORAGES=storages, DOCKERFLOW_CHECKS=[("health_check.checks.Storage", {})]
     ):
         result = heartbeat.run()
-    assert [(c.name, c.status) for c in result.checks] == [("Storage(alias='default')", "ok")]
+    assert [(c.name, c.status) for c in result.checks] == [("storage", "ok")]
     assert list(tmp_path.rglob("*.txt")) == []  # the probe file was removed
 
 
@@ -469,8 +583,9 @@ def test_storage_recipe_unknown_alias() -> None:
     with override_settings(DOCKERFLOW_CHECKS=[("health_check.checks.Storage", {"alias": "nope"})]):
         [check] = heartbeat.run().checks
     [message] = check.messages
-    assert message.id == health.ERROR_HEALTH_CHECK_FAILED
-    assert message.msg == "Unavailable: Storage alias does not exist"
+    assert check.name == "storage:nope"
+    assert message.id == health.CONFIG_CHECK_UNKNOWN_ALIAS
+    assert "'nope', which STORAGES does not define" in message.msg
 
 
 @override_settings(
@@ -479,7 +594,4 @@ def test_storage_recipe_unknown_alias() -> None:
 )
 def test_cache_recipe_on_locmem() -> None:
     result = heartbeat.run()
-    assert {c.name: c.status for c in result.checks} == {
-        "Cache(alias='default')": "ok",
-        "Cache(alias='x')": "error",
-    }
+    assert {c.name: c.status for c in result.checks} == {"cache": "ok", "cache:x": "error"}

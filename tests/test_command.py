@@ -171,18 +171,22 @@ def test_check_option_runs_a_subset() -> None:
 
 
 @override_settings(DOCKERFLOW_CHECKS=[OK, FAILS])
-def test_unknown_check_is_a_usage_error_listing_the_valid_ones() -> None:
-    with pytest.raises(CommandError) as info:
-        heartbeat("--check", "check_ok", "--check", "check_nope")
-    message = str(info.value)
-    assert "unknown check 'check_nope'" in message
-    assert "the configured checks are: check_ok, check_fails" in message
+def test_unknown_check_is_unhealthy_listing_the_valid_ones() -> None:
+    # A probe definition that names no configured check must fail, not pass.
+    outcome = heartbeat("--check", "check_ok", "--check", "check_nope")
+    assert outcome.exit_code == 1
+    assert outcome.stdout == ""
+    assert outcome.stderr.strip() == (
+        "unhealthy: no configured check named 'check_nope'; "
+        "the configured checks are: check_ok, check_fails"
+    )
 
 
 @override_settings(DOCKERFLOW_CHECKS=[])
 def test_unknown_check_with_no_checks_configured() -> None:
-    with pytest.raises(CommandError, match=r"DOCKERFLOW_CHECKS is empty"):
-        heartbeat("--check", "database")
+    outcome = heartbeat("--check", "database")
+    assert outcome.exit_code == 1
+    assert "the configured checks are: none (DOCKERFLOW_CHECKS is empty)" in outcome.stderr
 
 
 @override_settings(DOCKERFLOW_CHECKS=[])
@@ -199,7 +203,9 @@ def test_bad_timeout_is_a_usage_error(value: str) -> None:
 
 
 def test_bad_fail_level_is_a_usage_error() -> None:
-    with pytest.raises(CommandError, match=r"argument --fail-level: fail level 'critical'"):
+    with pytest.raises(
+        CommandError, match=r"argument --fail-level: 'critical' is not one of: warning, error"
+    ):
         heartbeat("--fail-level", "critical")
 
 
@@ -454,9 +460,9 @@ def manage(
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "testproject.settings",
         "DATABASE_URL": database_url,
-        **(env or {}),
     }
     environment.pop("PYTHONPATH", None)
+    environment.update(env or {})
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=TESTPROJECT,
@@ -491,12 +497,11 @@ def test_process_database_refused_exits_1() -> None:
     assert "unhealthy: status error" in done.stderr
 
 
-def test_process_unknown_check_exits_2(migrated_sqlite: str) -> None:
+def test_process_unknown_check_exits_1(migrated_sqlite: str) -> None:
     done = manage("dockerflow_heartbeat", "--check", "nope", database_url=migrated_sqlite)
-    assert done.returncode == 2
-    assert "unknown check 'nope'; the configured checks are: check_database_connected" in (
-        done.stderr
-    )
+    assert done.returncode == 1
+    assert "no configured check named 'nope'; the configured checks are: " in done.stderr
+    assert "check_database_connected" in done.stderr
 
 
 @pytest.mark.parametrize(
@@ -527,3 +532,46 @@ def test_process_skips_djangos_system_checks(migrated_sqlite: str) -> None:
     assert "SystemCheckError" not in done.stderr
     assert done.returncode == 0, done.stderr
     assert "check_database_connected" in done.stdout
+
+
+#: testproject's settings with every log record sent to standard output.
+LOGS_ON_STDOUT = """
+from testproject.settings import *  # noqa: F403
+
+LOGGING["handlers"]["console"]["stream"] = "ext://sys.stdout"  # noqa: F405
+LOGGING["loggers"]["dockerflow"]["level"] = "DEBUG"  # noqa: F405
+DOCKERFLOW_CHECKS = ["stdout_logging.failing_check"]
+
+
+def failing_check(app_configs=None, **kwargs):
+    from django.core import checks
+
+    return [checks.Error("the queue is gone", id="tests.E042")]
+"""
+
+
+def test_process_json_is_alone_on_stdout_whatever_logging_says(
+    migrated_sqlite: str, tmp_path: Path
+) -> None:
+    # The failing check logs its reason on dockerflow.checks.registry, which
+    # LOGGING sends to stdout: it must land on stderr, not inside the JSON.
+    (tmp_path / "stdout_logging.py").write_text(LOGS_ON_STDOUT)
+    done = manage(
+        "dockerflow_heartbeat",
+        "--format",
+        "json",
+        database_url=migrated_sqlite,
+        env={
+            "DJANGO_SETTINGS_MODULE": "stdout_logging",
+            "PYTHONPATH": f"{tmp_path}{os.pathsep}{TESTPROJECT}",
+        },
+    )
+    assert done.returncode == 1
+    body = json.loads(done.stdout)  # one document, nothing else
+    assert body["status"] == "error"
+    assert body["details"]["failing_check"]["messages"] == {"tests.E042": "the queue is gone"}
+    logged = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert any(
+        line["Logger"] == "testproject" and line["Type"] == "dockerflow.checks.registry"
+        for line in logged
+    ), done.stderr

@@ -14,7 +14,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from dockerflow import health
-from dockerflow.django.checks import MIDDLEWARE_PATH
+from dockerflow.django.system_checks import MIDDLEWARE_PATH
 
 #: Not callable, for DOCKERFLOW_VERSION_CALLBACK.
 NOT_CALLABLE = 42

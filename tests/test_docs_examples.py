@@ -62,8 +62,8 @@ from django.urls import clear_url_caches, reverse
 from django.utils.module_loading import import_string
 
 from dockerflow.django import heartbeat
-from dockerflow.django.checks import resolve_entry
 from dockerflow.django.conf import DEFAULT_CHECKS, SETTINGS
+from dockerflow.django.entries import resolve_entry
 from dockerflow.django.signals import heartbeat_failed, heartbeat_passed
 
 from .python_subprocess import mozlog_lines, run_python
@@ -334,7 +334,10 @@ def test_every_checks_example_resolves(block: Directive, monkeypatch: pytest.Mon
     monkeypatch.setenv("REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     namespace: dict[str, Any] = {"os": os, "DOCKERFLOW_CHECKS": list(DEFAULT_CHECKS)}
     exec(compile(source(block), block.where, "exec"), namespace)
-    assert_entries_resolve(namespace["DOCKERFLOW_CHECKS"], block.where)
+    # Aliases are checked against the block's own CACHES/DATABASES, when it has them.
+    aliases = {name: namespace[name] for name in ("CACHES", "DATABASES") if name in namespace}
+    with override_settings(**aliases):
+        assert_entries_resolve(namespace["DOCKERFLOW_CHECKS"], block.where)
 
 
 # urls -------------------------------------------------------------------------

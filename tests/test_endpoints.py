@@ -83,6 +83,8 @@ def test_lbheartbeat(client: Client) -> None:
     response = client.get("/__lbheartbeat__")
     assert response.status_code == 200
     assert response.content == b""
+    # Mozilla's package answers an empty HttpResponse(): keep its Content-Type.
+    assert response["Content-Type"] == "text/html; charset=utf-8"
 
 
 async def test_lbheartbeat_async(async_client: AsyncClient) -> None:

@@ -69,10 +69,18 @@ def barrier_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
     return []
 
 
+#: How many blocking checks are running at this moment.
+active: list[int] = [0]
+
+
 def blocking_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     _count("blocking_check")
+    active[0] += 1
     entered.set()
-    gate.wait(timeout=30)
+    try:
+        gate.wait(timeout=30)
+    finally:
+        active[0] -= 1
     return []
 
 
@@ -109,7 +117,7 @@ def _clean_state() -> Iterator[None]:
     cancelled.clear()
     yield
     gate.set()
-    _wait_until(lambda: not heartbeat.engine._running, seconds=10)
+    _wait_until(lambda: active[0] == 0, seconds=10)
     heartbeat.reset()
 
 
@@ -325,7 +333,7 @@ def test_a_check_still_running_is_not_started_again() -> None:
     assert message.id == health.ERROR_CHECK_STILL_RUNNING
     assert calls["blocking_check"] == 1
     gate.set()
-    assert _wait_until(lambda: not heartbeat.engine._running)
+    assert _wait_until(lambda: active[0] == 0)
     third = heartbeat.run(timeout=5)
     assert third.status == "ok"
     assert calls["blocking_check"] == 2
@@ -374,22 +382,36 @@ def test_default_timeout_is_five_seconds() -> None:
 # --- Single flight -----------------------------------------------------------------------
 
 
-def _joiners(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    joins: list[bool] = []
-    real = heartbeat.engine._join_or_lead
+class _Boarding(logging.Handler):
+    """Collects the engine's debug lines: a caller starting a run (True) or joining one (False)."""
 
-    def spy(plan: Any) -> Any:
-        flight, leader = real(plan)
-        joins.append(leader)
-        return flight, leader
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.joins: list[bool] = []
 
-    monkeypatch.setattr(heartbeat.engine, "_join_or_lead", spy)
-    return joins
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Heartbeat: started a run"):
+            self.joins.append(True)
+        elif message.startswith("Heartbeat: joined the run"):
+            self.joins.append(False)
+
+
+@pytest.fixture
+def joins() -> Iterator[list[bool]]:
+    """Whether each caller led (True) or joined (False) a run, as the engine logs it."""
+    handler = _Boarding()
+    engine_logger = logging.getLogger("dockerflow.checks")
+    level = engine_logger.level
+    engine_logger.setLevel(logging.DEBUG)
+    engine_logger.addHandler(handler)
+    yield handler.joins
+    engine_logger.removeHandler(handler)
+    engine_logger.setLevel(level)
 
 
 @override_settings(DOCKERFLOW_CHECKS=[path("blocking_check")])
-def test_concurrent_runs_share_one_flight(monkeypatch: pytest.MonkeyPatch) -> None:
-    joins = _joiners(monkeypatch)
+def test_concurrent_runs_share_one_flight(joins: list[bool]) -> None:
     signalled: list[int] = []
 
     def on_passed(sender: Any, level: int, **kwargs: Any) -> None:
@@ -417,8 +439,7 @@ def test_concurrent_runs_share_one_flight(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @override_settings(DOCKERFLOW_CHECKS=[path("blocking_check")])
-async def test_async_and_sync_callers_share_one_flight(monkeypatch: pytest.MonkeyPatch) -> None:
-    joins = _joiners(monkeypatch)
+async def test_async_and_sync_callers_share_one_flight(joins: list[bool]) -> None:
     results: list[heartbeat.HeartbeatResult] = []
     thread = threading.Thread(target=lambda: results.append(heartbeat.run(timeout=10)))
     thread.start()
@@ -436,11 +457,8 @@ async def test_async_and_sync_callers_share_one_flight(monkeypatch: pytest.Monke
 
 
 @override_settings(DOCKERFLOW_CHECKS=[path("blocking_check")])
-async def test_a_cancelled_joiner_does_not_cancel_the_flight(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_cancelled_joiner_does_not_cancel_the_flight(joins: list[bool]) -> None:
     # An ASGI client that hangs up cancels its request's task; the others must not care.
-    joins = _joiners(monkeypatch)
     leader = asyncio.ensure_future(heartbeat.arun(timeout=10))
     quitter = asyncio.ensure_future(heartbeat.arun(timeout=10))
     stayer = asyncio.ensure_future(heartbeat.arun(timeout=10))
@@ -564,15 +582,17 @@ def test_signals_carry_level_and_results() -> None:
     def on_failed(sender: Any, **kwargs: Any) -> None:
         received.append({"sender": sender, **kwargs})
 
-    heartbeat_failed.connect(on_failed)
-    try:
-        result = heartbeat.run()
-    finally:
-        heartbeat_failed.disconnect(on_failed)
-    [kwargs] = received
     from dockerflow.django.views import heartbeat as view
 
+    heartbeat_failed.connect(on_failed)
+    try:
+        result = heartbeat.run(sender=view)
+        heartbeat.run()
+    finally:
+        heartbeat_failed.disconnect(on_failed)
+    [kwargs, direct] = received
     assert kwargs["sender"] is view
+    assert direct["sender"] is None  # a direct call names its own sender
     assert kwargs["level"] == checks.ERROR
     assert kwargs["result"] is result
     assert [c.name for c in kwargs["checks"]] == ["error_check", "ok_check"]
@@ -654,9 +674,9 @@ def test_every_non_ok_result_is_logged(caplog: pytest.LogCaptureFixture) -> None
     assert record.check == "error_check"  # type: ignore[attr-defined]
     assert record.check_id == "tests.E001"  # type: ignore[attr-defined]
     assert record.check_duration >= 0  # type: ignore[attr-defined]
-    assert "error_check" in record.getMessage()
-    assert "tests.E001" in record.getMessage()
-    assert "broken" in record.getMessage()
+    # As Mozilla's package logs each check message: on its logger, "<id>: <text>".
+    assert record.name == "dockerflow.checks.registry"
+    assert record.getMessage() == "tests.E001: broken"
 
 
 def url_in_message(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

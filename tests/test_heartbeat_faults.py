@@ -257,7 +257,7 @@ async def test_postgres_blackhole_under_asgi(
         response = await async_client.get("/__heartbeat__")
         elapsed = time.monotonic() - start
         assert response.status_code == 503
-        assert response.json()["checks"] == {"DatabaseConnected(alias='pgf')": "error"}
+        assert response.json()["checks"] == {"databaseconnected:pgf": "error"}
         assert elapsed < TIMEOUT + MARGIN
         pg_proxy.heal()
         deadline = time.monotonic() + HEAL_WITHIN

@@ -121,7 +121,7 @@ def test_misbehaving_checks_give_json(client: Client) -> None:
 def test_failures_are_logged(client: Client, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="dockerflow.checks"):
         client.get("/__heartbeat__")
-    [record] = [r for r in caplog.records if r.name == "dockerflow.checks"]
+    [record] = [r for r in caplog.records if r.name == "dockerflow.checks.registry"]
     assert record.check == "error_check"  # type: ignore[attr-defined]
     assert record.check_id == "tests.E001"  # type: ignore[attr-defined]
 

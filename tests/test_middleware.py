@@ -310,6 +310,7 @@ def test_raising_view(client: Client, logged: Captured) -> None:
     assert record["Severity"] == 3
     fields = record["Fields"]
     assert (fields["errno"], fields["code"]) == (500, 500)
+    assert fields["msg"] == "boom\n{forged}"  # the exception's text, as Mozilla's package logs it
     assert fields["error"] == "RuntimeError('boom\\n{forged}')"
     assert "in boom\n" in fields["traceback"]
     assert fields["traceback"].endswith("RuntimeError('boom\\n{forged}')\n")
@@ -679,11 +680,8 @@ async def test_uid_when_the_session_store_is_down_async(logged: Captured) -> Non
     assert logged.summary()["Fields"]["uid"] == ""
 
 
-def test_custom_logger_class_makes_the_record(
-    logged: Captured, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import dockerflow.django.middleware as middleware
-
+def test_the_logger_makes_the_record(logged: Captured, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Through Logger.makeRecord, so a custom Logger class or record factory sees it.
     made: list[logging.LogRecord] = []
     original = logging.Logger.makeRecord
 
@@ -692,23 +690,14 @@ def test_custom_logger_class_makes_the_record(
         made.append(record)
         return record
 
-    monkeypatch.setattr(middleware, "_STANDARD_LOGGER", False)
     monkeypatch.setattr(logging.Logger, "makeRecord", make_record)
     DockerflowMiddleware(lambda request: HttpResponse())(RequestFactory().get("/"))
     assert len(made) == 1
     assert logged.summary()["Fields"]["code"] == 200
 
 
-@pytest.mark.parametrize("standard", [True, False], ids=["standard-logger", "custom-logger"])
 @pytest.mark.parametrize("querystring", [False, True])
-def test_both_record_paths_write_the_same_fields(
-    logged: Captured, monkeypatch: pytest.MonkeyPatch, standard: bool, querystring: bool
-) -> None:
-    # The record is filled attribute by attribute for a standard Logger and
-    # through makeRecord(extra=...) for a custom one: same Fields, same order.
-    import dockerflow.django.middleware as middleware
-
-    monkeypatch.setattr(middleware, "_STANDARD_LOGGER", standard)
+def test_the_fields_and_their_order(logged: Captured, querystring: bool) -> None:
     request = RequestFactory().get(
         "/p%C3%A9?a=1%202", HTTP_USER_AGENT="ua", HTTP_X_REQUEST_ID="r-1"
     )
@@ -751,11 +740,67 @@ def test_every_probe_path_starts_with_two_underscores() -> None:
 def test_the_same_request_served_twice_inside_itself(logged: Captured) -> None:
     # A view that sends its own request through the middleware again (odd, but
     # it must not break the outer request or leak state).
-    from dockerflow.django import middleware
-
     inner = DockerflowMiddleware(lambda request: HttpResponse("inner"))
     outer = DockerflowMiddleware(lambda request: inner(request))
-    response = outer(RequestFactory().get("/"))
+    response = outer(RequestFactory().get("/", HTTP_X_REQUEST_ID="nested"))
     assert response.content == b"inner"
-    assert len(logged.summaries()) == 2
-    assert middleware._serving == {}
+    assert [s["Fields"]["rid"] for s in logged.summaries()] == ["nested", "nested"]
+    assert request_id_context.get() is None
+    # Nothing of that request is left behind for the next one.
+    DockerflowMiddleware(lambda request: HttpResponse())(RequestFactory().get("/"))
+    assert logged.summaries()[-1]["Fields"]["rid"] != "nested"
+
+
+# -- Django's own records of the request ---------------------------------------------------
+
+
+@pytest.fixture
+def django_logged(logged: Captured) -> Iterator[Captured]:
+    """``logged``, with Django's ``django.request`` logger writing to it too."""
+    request_logger = logging.getLogger("django.request")
+    saved = (request_logger.handlers, request_logger.level, request_logger.propagate)
+    request_logger.handlers = [logging.getLogger("request.summary").handlers[0]]
+    request_logger.setLevel(logging.DEBUG)
+    request_logger.propagate = False
+    yield logged
+    request_logger.handlers, request_logger.level, request_logger.propagate = saved
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("/no-such-page/", "Not Found: /no-such-page/"),
+        ("/forbidden/", "Forbidden (Permission denied): /forbidden/"),
+        ("/boom/", "Internal Server Error: /boom/"),
+    ],
+)
+def test_djangos_own_lines_carry_the_request_id(
+    django_logged: Captured, url: str, message: str
+) -> None:
+    # Django logs these after the middleware has returned (log_response).
+    Client(raise_request_exception=False).get(url, headers={"X-Request-ID": RID})
+    [line] = [r for r in django_logged.records() if r["Type"] == "django.request"]
+    assert line["Fields"]["msg"] == message
+    assert line["Fields"]["rid"] == RID
+    assert django_logged.summary()["Fields"]["rid"] == RID
+
+
+@override_settings(DOCKERFLOW_CHECKS=["tests.test_heartbeat.error_check"])
+def test_a_failing_heartbeat_line_carries_the_request_id(django_logged: Captured) -> None:
+    Client().get("/__heartbeat__", headers={"X-Request-ID": RID})
+    [line] = [r for r in django_logged.records() if r["Type"] == "django.request"]
+    assert line["Fields"]["msg"] == "Internal Server Error: /__heartbeat__"
+    assert line["Fields"]["rid"] == RID
+
+
+async def test_djangos_own_lines_carry_the_request_id_async(django_logged: Captured) -> None:
+    await AsyncClient().get("/no-such-page/", headers={"X-Request-ID": RID})
+    [line] = [r for r in django_logged.records() if r["Type"] == "django.request"]
+    assert line["Fields"]["rid"] == RID
+
+
+def test_a_client_cannot_choose_the_id_django_lines_get(django_logged: Captured) -> None:
+    # The META key is a WSGI environ extension: no request header can set it.
+    Client().get("/no-such-page/", headers={"dockerflow.request_id": "forged", "X-Request-ID": RID})
+    [line] = [r for r in django_logged.records() if r["Type"] == "django.request"]
+    assert line["Fields"]["rid"] == RID

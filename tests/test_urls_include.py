@@ -12,7 +12,7 @@ from django.test import AsyncClient, Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dockerflow.django.checks import MIDDLEWARE_PATH
+from dockerflow.django.system_checks import MIDDLEWARE_PATH
 
 pytestmark = pytest.mark.django_db
 

@@ -1,314 +1,334 @@
-"""The one place that reads ``DOCKERFLOW_*`` settings.
+"""The one place that reads and validates ``DOCKERFLOW_*`` settings.
 
-Every value is read from ``django.conf.settings`` at access time, never at
-import, so ``override_settings`` and run-time changes just work. ``SETTINGS``
-is the registry of every setting this library knows: its default and the
-validator the start-up system check (``dockerflow.config.E002``) applies.
-The documentation's settings reference is tested against this registry.
+``SETTINGS`` is the registry of every setting this library knows: its default,
+what a valid value is, and the parser that turns a valid value into what the
+library uses. :data:`conf` answers each setting already parsed, so callers
+trust what it returns. A value that is not valid is reported at start-up by the
+system check ``dockerflow.config.E002`` and, until it is fixed, ``conf``
+answers the default: a typo in a setting never crashes a probe.
+
+Values are read at access time, never at import, and kept until Django's
+``setting_changed`` signal says a setting changed (``override_settings`` sends
+it), so reading a setting on every request costs one dictionary lookup.
+Change settings the way Django documents it (``override_settings``), not by
+assigning to ``django.conf.settings`` at run time.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
-from django.conf import Settings, UserSettingsHolder
 from django.conf import settings as django_settings
+from django.core import checks
+from django.core.signals import setting_changed
+
+__all__ = [
+    "DEFAULT_CHECKS",
+    "ERROR_TOKEN_MIN_LENGTH",
+    "FAIL_LEVELS",
+    "SETTINGS",
+    "Conf",
+    "Setting",
+    "conf",
+    "parse_level_name",
+]
 
 DEFAULT_CHECKS = (
     "dockerflow.django.checks.check_database_connected",
     "dockerflow.django.checks.check_migrations_applied",
 )
 
-LEVEL_NAMES = ("warning", "error")
+#: The names a failing level may be given by, and the check level each one means.
+FAIL_LEVELS = {"warning": checks.WARNING, "error": checks.ERROR}
 
 #: The shortest ``DOCKERFLOW_ERROR_ENDPOINT_TOKEN`` accepted.
 ERROR_TOKEN_MIN_LENGTH = 16
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One ``DOCKERFLOW_*`` setting: its default and what a valid value is."""
-
-    name: str
-    default: Any
-    expected: str
-    validate: Callable[[Any], bool]
-    #: A secret's value is never shown, not even in the start-up check's message.
-    secret: bool = False
+def parse_level_name(value: Any) -> str:
+    """``'warning'`` or ``'error'`` (any case) as a lower-case name; ValueError otherwise."""
+    if isinstance(value, str) and value.strip().lower() in FAIL_LEVELS:
+        return value.strip().lower()
+    raise ValueError(f"{value!r} is not one of: {', '.join(FAIL_LEVELS)}")
 
 
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool)
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError
 
 
-def _is_str(value: Any) -> bool:
-    return isinstance(value, str) and value != ""
+def _number(minimum: float, *, inclusive: bool) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError
+        number = float(value)
+        if not math.isfinite(number) or number < minimum or (number == minimum and not inclusive):
+            raise ValueError
+        return number
+
+    return parse
 
 
-def _is_number(value: Any, *, minimum: float, inclusive: bool) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    if value != value or value in (float("inf"), float("-inf")):  # NaN / infinities
-        return False
-    return value >= minimum if inclusive else value > minimum
-
-
-def _is_status_code(value: Any) -> bool:
+def _status_code(value: Any) -> int:
     # Mozilla's package accepted a string such as "503"; keep accepting it.
     # Only ASCII digits: "²".isdigit() is true, yet int("²") raises.
     if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
-    return isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599
+    if isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599:
+        return value
+    raise ValueError
 
 
-def _is_checks(value: Any) -> bool:
-    # The heartbeat engine validates each entry and names the bad one; here we
-    # only require a list or tuple.
-    return isinstance(value, (list, tuple))
+def _checks(value: Any) -> list[Any]:
+    # Each entry is checked where entries are resolved (dockerflow.config.E010-E013);
+    # here only the container. A lone string is a common slip: refused, never
+    # split into characters.
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise TypeError
 
 
-def _is_callback(value: Any) -> bool:
-    return _is_str(value) or callable(value)
+def _callback(value: Any) -> str | Callable[..., Any]:
+    if (isinstance(value, str) and value) or callable(value):
+        return value  # type: ignore[no-any-return]
+    raise TypeError
 
 
-def _is_optional_path(value: Any) -> bool:
-    return value is None or (isinstance(value, (str, os.PathLike)) and os.fspath(value) != "")
+def _optional_path(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if isinstance(path, str) and path:
+            return path
+    raise TypeError
 
 
-def _is_level_name(value: Any) -> bool:
-    return isinstance(value, str) and value.lower() in LEVEL_NAMES
-
-
-def _is_error_token(value: Any) -> bool:
+def _error_token(value: Any) -> str | None:
     # Sent in a header, so printable ASCII; long enough not to be guessed.
-    return value is None or (
+    if value is None:
+        return None
+    if (
         isinstance(value, str)
         and len(value) >= ERROR_TOKEN_MIN_LENGTH
         and value.isascii()
         and value.isprintable()
         and value.strip() == value
-    )
+    ):
+        return value
+    raise ValueError
 
 
-def _is_header_name(value: Any) -> bool:
+def _header_name(value: Any) -> str:
     # HTTP header names are ASCII tokens; "é".isalnum() is true.
-    return (
+    if (
         isinstance(value, str)
-        and value != ""
+        and value
         and value.isascii()
         and all(c.isalnum() or c in "-_" for c in value)
-    )
+    ):
+        return value
+    raise ValueError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``DOCKERFLOW_*`` setting: its default and how a value is checked and parsed."""
+
+    name: str
+    default: Any
+    #: What a valid value is, in words (the end of the ``E002`` message).
+    expected: str
+    #: Returns the value the library uses; raises for a value that is not valid.
+    parse: Callable[[Any], Any]
+    #: A secret's value is never shown, not even in the start-up check's message.
+    secret: bool = False
+
+    def validate(self, value: Any) -> bool:
+        """Whether ``value`` is a valid value of this setting."""
+        try:
+            self.parse(value)
+        except Exception:  # a hostile value may raise anything from its own methods
+            return False
+        return True
 
 
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
-        Setting("DOCKERFLOW_CHECKS", DEFAULT_CHECKS, "a list of checks", _is_checks),
+        Setting("DOCKERFLOW_CHECKS", DEFAULT_CHECKS, "a list of checks", _checks),
         Setting(
             "DOCKERFLOW_VERSION_CALLBACK",
             "dockerflow.version.get_version",
             "a dotted path to a callable, or a callable",
-            _is_callback,
+            _callback,
         ),
         Setting(
             "DOCKERFLOW_HEARTBEAT_FAILED_STATUS_CODE",
             500,
             "an HTTP status code from 400 to 599",
-            _is_status_code,
+            _status_code,
         ),
         Setting(
             "DOCKERFLOW_HEARTBEAT_TIMEOUT",
             5.0,
             "a number of seconds greater than 0",
-            lambda v: _is_number(v, minimum=0, inclusive=False),
+            _number(0, inclusive=False),
         ),
         Setting(
             "DOCKERFLOW_HEARTBEAT_CACHE_SECONDS",
             0.0,
             "a number of seconds, 0 or more",
-            lambda v: _is_number(v, minimum=0, inclusive=True),
+            _number(0, inclusive=True),
         ),
+        Setting("DOCKERFLOW_HEARTBEAT_SHOW_DETAILS", False, "True or False", _bool),
         Setting(
-            "DOCKERFLOW_HEARTBEAT_SHOW_DETAILS",
-            False,
-            "True or False",
-            _is_bool,
-        ),
-        Setting(
-            "DOCKERFLOW_HEARTBEAT_FAIL_LEVEL",
-            "error",
-            "'warning' or 'error'",
-            _is_level_name,
+            "DOCKERFLOW_HEARTBEAT_FAIL_LEVEL", "error", "'warning' or 'error'", parse_level_name
         ),
         Setting(
             "DOCKERFLOW_UNAPPLIED_MIGRATIONS_LEVEL",
             "warning",
             "'warning' or 'error'",
-            _is_level_name,
+            parse_level_name,
         ),
         Setting(
             "DOCKERFLOW_REQUEST_ID_HEADER_NAME",
             "X-Request-ID",
             "an HTTP header name",
-            _is_header_name,
+            _header_name,
         ),
-        Setting(
-            "DOCKERFLOW_SUMMARY_LOG_QUERYSTRING",
-            False,
-            "True or False",
-            _is_bool,
-        ),
-        Setting(
-            "DOCKERFLOW_SUMMARY_LOG_PROBES",
-            False,
-            "True or False",
-            _is_bool,
-        ),
-        Setting(
-            "DOCKERFLOW_DRAIN_FILE",
-            None,
-            "None or a file path",
-            _is_optional_path,
-        ),
-        Setting(
-            "DOCKERFLOW_ERROR_ENDPOINT",
-            False,
-            "True or False",
-            _is_bool,
-        ),
+        Setting("DOCKERFLOW_SUMMARY_LOG_QUERYSTRING", False, "True or False", _bool),
+        Setting("DOCKERFLOW_SUMMARY_LOG_PROBES", False, "True or False", _bool),
+        Setting("DOCKERFLOW_DRAIN_FILE", None, "None or a file path", _optional_path),
+        Setting("DOCKERFLOW_ERROR_ENDPOINT", False, "True or False", _bool),
         Setting(
             "DOCKERFLOW_ERROR_ENDPOINT_TOKEN",
             None,
             f"None or a string of at least {ERROR_TOKEN_MIN_LENGTH} printable ASCII "
             "characters without surrounding spaces",
-            _is_error_token,
+            _error_token,
             secret=True,
         ),
     )
 }
 
-
-_MISSING = object()
-#: The instance dictionary of Django's ``LazySettings``: it holds ``_wrapped``
-#: (LazyObject stores it there), and Django clears it in place, never
-#: replaces it, when ``_wrapped`` changes.
-_lazy_attrs: dict[str, Any] = object.__getattribute__(django_settings, "__dict__")
-_DEFAULTS = {name: setting.default for name, setting in SETTINGS.items()}
+#: Parsed values by setting name, filled on first access.
+_values: dict[str, Any] = {}
 
 
-def _get(name: str) -> Any:
-    # getattr(settings, name, default) raises and catches an AttributeError for
-    # every setting a project leaves out, the usual case here: about 3 µs, on
-    # every request. Instead this reads the objects Django's LazySettings reads,
-    # through their __dict__, at every access, so run-time changes are seen at
-    # once: a Settings object (DJANGO_SETTINGS_MODULE), or the UserSettingsHolders
-    # that override_settings and settings.configure() put over it or over
-    # Django's defaults module. Anything else (settings not configured yet, a
-    # holder Django may add one day) is left to getattr.
-    holder = _lazy_attrs.get("_wrapped")
-    depth = 0
-    while True:
-        kind = type(holder)
-        if kind is Settings or kind is ModuleType:
-            return holder.__dict__.get(name, _DEFAULTS[name])
-        depth += 1
-        if kind is not UserSettingsHolder or depth > _MAX_HOLDERS:
-            break
-        attrs = holder.__dict__
-        value = attrs.get(name, _MISSING)
-        if value is not _MISSING:
-            return value
-        if name in attrs["_deleted"]:
-            return _DEFAULTS[name]
-        holder = attrs["default_settings"]
-    value = getattr(django_settings, name, _MISSING)
-    return _DEFAULTS[name] if value is _MISSING else value
+def _value(name: str) -> Any:
+    try:
+        return _values[name]
+    except KeyError:
+        pass
+    setting = SETTINGS[name]
+    raw = getattr(django_settings, name, setting.default)
+    try:
+        value = setting.parse(raw)
+    except Exception:  # not valid: dockerflow.config.E002 reports it at start-up
+        value = setting.parse(setting.default)
+    _values[name] = value
+    return value
 
 
-_MAX_HOLDERS = 64  # nested override_settings; Django's holders never form a cycle
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    _values.pop(setting, None)
+
+
+setting_changed.connect(_forget, dispatch_uid="dockerflow.conf")
 
 
 class Conf:
-    """Typed, read-on-access view of the ``DOCKERFLOW_*`` settings."""
+    """Typed, validated view of the ``DOCKERFLOW_*`` settings."""
 
     @property
     def CHECKS(self) -> list[Any]:
         """The checks the heartbeat runs (``DOCKERFLOW_CHECKS``)."""
-        value = _get("DOCKERFLOW_CHECKS")
-        # A lone dotted path is a common slip; never split it into characters.
-        return [value] if isinstance(value, str) else list(value)
+        return list(_value("DOCKERFLOW_CHECKS"))
 
     @property
     def VERSION_CALLBACK(self) -> str | Callable[..., Any]:
-        """What ``/__version__`` calls with ``BASE_DIR``."""
-        value: str | Callable[..., Any] = _get("DOCKERFLOW_VERSION_CALLBACK")
+        """What ``/__version__`` calls with ``BASE_DIR``: a dotted path or a callable."""
+        value: str | Callable[..., Any] = _value("DOCKERFLOW_VERSION_CALLBACK")
         return value
 
     @property
     def HEARTBEAT_FAILED_STATUS_CODE(self) -> int:
         """HTTP status of a failed heartbeat."""
-        return int(_get("DOCKERFLOW_HEARTBEAT_FAILED_STATUS_CODE"))
+        value: int = _value("DOCKERFLOW_HEARTBEAT_FAILED_STATUS_CODE")
+        return value
 
     @property
     def HEARTBEAT_TIMEOUT(self) -> float:
         """Seconds the whole heartbeat run may take."""
-        return float(_get("DOCKERFLOW_HEARTBEAT_TIMEOUT"))
+        value: float = _value("DOCKERFLOW_HEARTBEAT_TIMEOUT")
+        return value
 
     @property
     def HEARTBEAT_CACHE_SECONDS(self) -> float:
         """Seconds a heartbeat result is reused (0: never)."""
-        return float(_get("DOCKERFLOW_HEARTBEAT_CACHE_SECONDS"))
+        value: float = _value("DOCKERFLOW_HEARTBEAT_CACHE_SECONDS")
+        return value
 
     @property
     def HEARTBEAT_SHOW_DETAILS(self) -> bool:
         """Show ``checks`` and ``details`` in heartbeat responses even without DEBUG."""
-        return bool(_get("DOCKERFLOW_HEARTBEAT_SHOW_DETAILS"))
+        value: bool = _value("DOCKERFLOW_HEARTBEAT_SHOW_DETAILS")
+        return value
 
     @property
     def HEARTBEAT_FAIL_LEVEL(self) -> str:
         """The lowest level that fails the heartbeat: ``'error'`` or ``'warning'``."""
-        return str(_get("DOCKERFLOW_HEARTBEAT_FAIL_LEVEL")).lower()
+        value: str = _value("DOCKERFLOW_HEARTBEAT_FAIL_LEVEL")
+        return value
 
     @property
     def UNAPPLIED_MIGRATIONS_LEVEL(self) -> str:
-        """Level of the unapplied-migrations message: ``'warning'`` or ``'error'``."""
-        return str(_get("DOCKERFLOW_UNAPPLIED_MIGRATIONS_LEVEL")).lower()
+        """Level of the unapplied-migrations messages: ``'warning'`` or ``'error'``."""
+        value: str = _value("DOCKERFLOW_UNAPPLIED_MIGRATIONS_LEVEL")
+        return value
 
     @property
     def REQUEST_ID_HEADER_NAME(self) -> str:
         """The incoming (and echoed) request id header."""
-        return str(_get("DOCKERFLOW_REQUEST_ID_HEADER_NAME"))
+        value: str = _value("DOCKERFLOW_REQUEST_ID_HEADER_NAME")
+        return value
 
     @property
     def SUMMARY_LOG_QUERYSTRING(self) -> bool:
         """Add ``querystring`` to ``request.summary`` records."""
-        return bool(_get("DOCKERFLOW_SUMMARY_LOG_QUERYSTRING"))
+        value: bool = _value("DOCKERFLOW_SUMMARY_LOG_QUERYSTRING")
+        return value
 
     @property
     def SUMMARY_LOG_PROBES(self) -> bool:
         """Log ``request.summary`` for the probe endpoints too."""
-        return bool(_get("DOCKERFLOW_SUMMARY_LOG_PROBES"))
+        value: bool = _value("DOCKERFLOW_SUMMARY_LOG_PROBES")
+        return value
 
     @property
     def DRAIN_FILE(self) -> str | None:
         """While this file exists the probes answer 503 (``None``: off)."""
-        value = _get("DOCKERFLOW_DRAIN_FILE")
-        return None if value is None else os.fspath(value)
+        value: str | None = _value("DOCKERFLOW_DRAIN_FILE")
+        return value
 
     @property
     def ERROR_ENDPOINT(self) -> bool:
         """Serve ``/__error__`` (raises on purpose to test error reporting)."""
-        return bool(_get("DOCKERFLOW_ERROR_ENDPOINT"))
+        value: bool = _value("DOCKERFLOW_ERROR_ENDPOINT")
+        return value
 
     @property
     def ERROR_ENDPOINT_TOKEN(self) -> str | None:
         """The secret ``/__error__`` wants in ``X-Dockerflow-Error-Token`` (None: DEBUG only)."""
-        value = _get("DOCKERFLOW_ERROR_ENDPOINT_TOKEN")
-        return None if value is None else str(value)
+        value: str | None = _value("DOCKERFLOW_ERROR_ENDPOINT_TOKEN")
+        return value
 
 
+#: The :class:`Conf` instance the package reads its settings through.
 conf = Conf()

@@ -1,5 +1,5 @@
-"""The heartbeat runner: the one engine behind ``/__heartbeat__``, the command and
-``manage.py check --deploy --tag dockerflow``.
+"""The heartbeat engine: the one implementation behind ``/__heartbeat__``,
+``manage.py dockerflow_heartbeat`` and ``manage.py check --deploy --tag dockerflow``.
 
 - Every configured check runs at once: ``async def`` checks are awaited, sync
   checks run in a bounded pool of daemon threads (at least as wide as the
@@ -10,12 +10,15 @@
   and a sync check still running from an earlier, timed-out run is waited for
   rather than started a second time.
 - ``DOCKERFLOW_HEARTBEAT_CACHE_SECONDS`` reuses a fresh result.
-- ``SILENCED_SYSTEM_CHECKS`` drops messages by id; every remaining non-ok
-  message is logged on ``dockerflow.checks``; ``heartbeat_passed`` or
-  ``heartbeat_failed`` is sent once per run.
+- ``SILENCED_SYSTEM_CHECKS`` drops messages by id; credentials are removed
+  from every message; each remaining message is logged once per run on
+  ``dockerflow.checks.registry`` (``<id>: <text>``, as Mozilla's package does),
+  and ``heartbeat_passed`` or ``heartbeat_failed`` is sent once per run.
 
-:func:`run` is for synchronous callers (views under WSGI, management
-commands: it needs no event loop); :func:`arun` is its native async twin.
+All of that is one coroutine, :meth:`Engine.fly`. :func:`arun` awaits it on the
+caller's event loop (so async checks share the server's loop); :func:`run`,
+for synchronous callers, runs it on :mod:`~dockerflow.django.background`'s loop
+and waits. The two differ only in how they wait and how they send the signals.
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
-import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -37,14 +40,32 @@ from django.core import checks
 from django.core.checks import ERROR
 from django.core.signals import setting_changed
 from django.db import connections
-from django.dispatch import receiver
+from django.dispatch import Signal
 
 from .. import health
-from . import signals
-from .checks import ResolvedCheck, log_unexpected, redact, resolve_entries
-from .conf import SETTINGS, conf
+from . import background
+from .conf import FAIL_LEVELS, conf, parse_level_name
+from .entries import ResolvedCheck, resolve_entries
+from .redaction import redact
+from .signals import heartbeat_failed, heartbeat_passed
 
+__all__ = [
+    "STATUSES",
+    "CheckResult",
+    "Engine",
+    "HeartbeatResult",
+    "arun",
+    "configured_checks",
+    "engine",
+    "level_to_text",
+    "reset",
+    "run",
+]
+
+#: Where the heartbeat logs what went wrong with the engine or a receiver.
 logger = logging.getLogger("dockerflow.checks")
+#: Where each check message of a run is logged (Mozilla's logger name).
+results_logger = logging.getLogger("dockerflow.checks.registry")
 
 T = TypeVar("T")
 
@@ -57,9 +78,6 @@ STATUSES = {
     checks.ERROR: "error",
     checks.CRITICAL: "critical",
 }
-
-#: The id of a check that missed the timeout, by whether it was still running from before.
-_TIMEOUT_IDS = {False: health.ERROR_CHECK_TIMED_OUT, True: health.ERROR_CHECK_STILL_RUNNING}
 
 #: The pool never has fewer threads available than this.
 MIN_POOL_WIDTH = 4
@@ -74,20 +92,16 @@ def level_to_text(level: int) -> str:
     return STATUSES[max(named)] if named else "ok"
 
 
-def fail_level_from_name(name: str | int) -> int:
-    """Turn ``'warning'``/``'error'`` (or a level number) into the failing check level."""
-    if isinstance(name, int):
-        return name
-    return checks.WARNING if name.lower() == "warning" else ERROR
-
-
 @dataclass(frozen=True)
 class CheckResult:
     """The outcome of one check in one heartbeat run."""
 
     name: str
     messages: tuple[checks.CheckMessage, ...] = ()
+    #: Seconds the check took (the timeout, for a check that missed it).
     duration: float = 0.0
+    #: Whether the check missed the heartbeat's timeout.
+    timed_out: bool = False
 
     @property
     def level(self) -> int:
@@ -98,11 +112,6 @@ class CheckResult:
     def status(self) -> str:
         """The level as text: ok, debug, info, warning, error or critical."""
         return level_to_text(self.level)
-
-    @property
-    def timed_out(self) -> bool:
-        """Whether the check missed the heartbeat's timeout."""
-        return any(m.id in _TIMEOUT_IDS.values() for m in self.messages)
 
     def detail(self) -> dict[str, Any]:
         """The entry of this check in the ``details`` object (messages by id)."""
@@ -118,9 +127,10 @@ class HeartbeatResult:
     """The outcome of one heartbeat run."""
 
     checks: tuple[CheckResult, ...] = ()
+    #: Seconds the run took.
     duration: float = 0.0
+    #: The lowest check level that fails the heartbeat.
     fail_level: int = ERROR
-    extra: dict[str, Any] = field(default_factory=dict)
     #: The timeout the run was bounded by, in seconds.
     timeout: float = 0.0
     #: Whether this result was served from ``DOCKERFLOW_HEARTBEAT_CACHE_SECONDS``.
@@ -217,35 +227,51 @@ class _Pool:
 # --- One check, run ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    messages: tuple[checks.CheckMessage, ...]
-    duration: float
-
-
-def _validated(name: str, returned: Any) -> tuple[checks.CheckMessage, ...]:
-    if isinstance(returned, (list, tuple)) and all(
-        isinstance(m, checks.CheckMessage) for m in returned
-    ):
-        return tuple(returned)
-    return (
-        checks.Error(
-            f"Check {name} returned {type(returned).__name__} instead of a list of check messages.",
-            id=health.ERROR_CHECK_BAD_RESULT,
-        ),
+def _unexpected(name: str, exc: BaseException) -> checks.CheckMessage:
+    """Log ``exc`` with its traceback (credentials removed); the generic error shown instead."""
+    formatted = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    logger.error("Check %s raised an unexpected error:\n%s", name, redact(formatted))
+    return checks.Error(
+        f"Check {name} failed with an unexpected error; details are in the server log.",
+        id=health.ERROR_CHECK_RAISED,
     )
 
 
-def _call_sync(check: ResolvedCheck) -> _Outcome:
+def _outcome(name: str, returned: Any, start: float) -> CheckResult:
+    if not (
+        isinstance(returned, (list, tuple))
+        and all(isinstance(m, checks.CheckMessage) for m in returned)
+    ):
+        returned = [
+            checks.Error(
+                f"Check {name} returned {type(returned).__name__} instead of a list of "
+                "check messages.",
+                id=health.ERROR_CHECK_BAD_RESULT,
+            )
+        ]
+    return CheckResult(name, tuple(returned), time.perf_counter() - start)
+
+
+def _call_sync(check: ResolvedCheck) -> CheckResult:
+    """Run a sync check (on a pool thread)."""
     assert check.call is not None
     start = time.perf_counter()
     try:
-        messages = _validated(check.name, check.call(app_configs=None))
+        return _outcome(check.name, check.call(app_configs=None), start)
     except Exception as exc:
-        messages = (log_unexpected(check.name, exc),)
+        return CheckResult(check.name, (_unexpected(check.name, exc),), time.perf_counter() - start)
     finally:
         _release_connections(check.name)
-    return _Outcome(messages, time.perf_counter() - start)
+
+
+async def _call_async(check: ResolvedCheck) -> CheckResult:
+    """Run an async check (on the loop that runs the heartbeat)."""
+    assert check.acall is not None
+    start = time.perf_counter()
+    try:
+        return _outcome(check.name, await check.acall(app_configs=None), start)
+    except Exception as exc:
+        return CheckResult(check.name, (_unexpected(check.name, exc),), time.perf_counter() - start)
 
 
 def _release_connections(name: str) -> None:
@@ -266,14 +292,64 @@ def _release_connections(name: str) -> None:
             del connections[connection.alias]
 
 
-async def _call_async(check: ResolvedCheck) -> _Outcome:
-    assert check.acall is not None
-    start = time.perf_counter()
-    try:
-        messages = _validated(check.name, await check.acall(app_configs=None))
-    except Exception as exc:
-        messages = (log_unexpected(check.name, exc),)
-    return _Outcome(messages, time.perf_counter() - start)
+def _follow(
+    future: concurrent.futures.Future[CheckResult], loop: asyncio.AbstractEventLoop
+) -> asyncio.Future[CheckResult]:
+    """An asyncio future that follows ``future``, whose cancellation does not travel back.
+
+    ``asyncio.wrap_future`` would cancel the shared pool future when one run
+    times out, taking the result away from the later run that waits on it.
+    """
+    follower: asyncio.Future[CheckResult] = loop.create_future()
+
+    def copy(done: concurrent.futures.Future[CheckResult]) -> None:
+        if follower.done():
+            return
+        exc = done.exception()
+        if exc is not None:
+            follower.set_exception(exc)
+        else:
+            follower.set_result(done.result())
+
+    def on_done(done: concurrent.futures.Future[CheckResult]) -> None:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(copy, done)
+
+    future.add_done_callback(on_done)
+    return follower
+
+
+def _timed_out(check: ResolvedCheck, timeout: float, still_running: bool) -> CheckResult:
+    if still_running:
+        message = checks.Error(
+            f"Check {check.name} is still running from an earlier heartbeat that timed out, "
+            f"so it was not started again, and it did not finish within the heartbeat "
+            f"timeout of {timeout:g} seconds.",
+            id=health.ERROR_CHECK_STILL_RUNNING,
+        )
+    else:
+        message = checks.Error(
+            f"Check {check.name} did not finish within the heartbeat timeout of "
+            f"{timeout:g} seconds.",
+            id=health.ERROR_CHECK_TIMED_OUT,
+        )
+    return CheckResult(check.name, (message,), timeout, timed_out=True)
+
+
+def _cleaned(result: CheckResult, silenced: frozenset[str]) -> CheckResult:
+    """``result`` without silenced messages, credentials removed from the others."""
+    messages = tuple(
+        checks.CheckMessage(
+            m.level,
+            redact(str(m.msg)),
+            hint=None if m.hint is None else redact(str(m.hint)),
+            obj=m.obj,
+            id=m.id,
+        )
+        for m in result.messages
+        if m.id not in silenced
+    )
+    return dataclasses.replace(result, messages=messages)
 
 
 # --- The engine ------------------------------------------------------------------------
@@ -292,17 +368,31 @@ class _Plan:
 
     @property
     def key(self) -> tuple[Any, ...]:
+        """Runs with the same key share one flight and one cached result."""
         return (tuple(c.name for c in self.checks), self.missing, self.timeout, self.silenced)
 
 
-class _Flight:
-    """One run of the checks that concurrent callers share."""
+def _as_asked(result: HeartbeatResult, plan: _Plan) -> HeartbeatResult:
+    """A shared run's result, judged at the failing level this caller asked for."""
+    if result.fail_level == plan.fail_level:
+        return result
+    return dataclasses.replace(result, fail_level=plan.fail_level)
 
-    def __init__(self) -> None:
-        self.future: concurrent.futures.Future[HeartbeatResult] = concurrent.futures.Future()
-        # Running from the start: a joiner that gives up or is cancelled (an
-        # ASGI client gone) cannot cancel the run the others wait for.
-        self.future.set_running_or_notify_cancel()
+
+def _fail_level(value: str | int | None) -> int:
+    if value is None:
+        value = conf.HEARTBEAT_FAIL_LEVEL
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return FAIL_LEVELS[parse_level_name(value)]
+
+
+def _timeout(value: float | None) -> float:
+    if value is None:
+        return conf.HEARTBEAT_TIMEOUT
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e9:
+        raise ValueError(f"timeout {value!r} is not a number of seconds greater than 0")
+    return float(value)
 
 
 class Engine:
@@ -311,59 +401,51 @@ class Engine:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.pool = _Pool("dockerflow-heartbeat")
-        self._flights: dict[tuple[Any, ...], _Flight] = {}
+        #: The future of the run in flight, by plan key.
+        self._flights: dict[tuple[Any, ...], concurrent.futures.Future[HeartbeatResult]] = {}
         self._cache: tuple[tuple[Any, ...], float, HeartbeatResult] | None = None
         #: Sync checks running on a pool thread, by name: a later run waits for
         #: these instead of starting the same check again.
-        self._running: dict[str, concurrent.futures.Future[_Outcome]] = {}
-        self._resolved: tuple[tuple[Any, ...], list[ResolvedCheck]] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        #: Cancelled async checks, kept referenced until they have unwound.
-        self._cancelled: set[asyncio.Future[Any]] = set()
+        self._running: dict[str, concurrent.futures.Future[CheckResult]] = {}
+        self._resolved: list[ResolvedCheck] | None = None
+        #: Tasks nobody awaits (a leader's run, async checks cancelled at the
+        #: timeout), kept referenced until they are done.
+        self._pending: set[asyncio.Future[Any]] = set()
 
     # -- configuration ------------------------------------------------------------
 
     def configured(self) -> list[ResolvedCheck]:
-        """The resolved ``DOCKERFLOW_CHECKS``, resolved again only when the entries change."""
-        try:
-            entries = tuple(conf.CHECKS)
-        except TypeError:
-            entries = ()  # not a list: reported at start-up as dockerflow.config.E002
-        cached = self._resolved
-        if (
-            cached is not None
-            and len(cached[0]) == len(entries)
-            and all(a is b for a, b in zip(cached[0], entries, strict=True))
-        ):
-            return cached[1]
-        resolved = resolve_entries(entries)
-        self._resolved = (entries, resolved)
+        """The resolved ``DOCKERFLOW_CHECKS``, resolved again after a setting changes."""
+        resolved = self._resolved
+        if resolved is None:
+            resolved = self._resolved = resolve_entries(conf.CHECKS)
         return resolved
 
     def plan(
         self,
-        names: Sequence[str] | str | None,
+        names: Sequence[str] | None,
         timeout: float | None,
         fail_level: str | int | None,
+        use_cache: bool,
     ) -> _Plan:
-        configured = self.configured()
+        """Everything one call needs, read once from its arguments and the settings."""
+        chosen = self.configured()
         missing: tuple[str, ...] = ()
         if names is not None:
-            wanted = [names] if isinstance(names, str) else list(names)
-            chosen = [c for c in configured if c.name in wanted or set(c.aliases) & set(wanted)]
+            wanted = list(dict.fromkeys(names))
+            chosen = [c for c in chosen if c.name in wanted or set(c.aliases) & set(wanted)]
             known = {c.name for c in chosen} | {a for c in chosen for a in c.aliases}
             missing = tuple(n for n in wanted if n not in known)
-            configured = chosen
-        self.pool.widen(len(configured))
+        self.pool.widen(len(chosen))
         return _Plan(
-            checks=tuple(configured),
+            checks=tuple(chosen),
             missing=missing,
-            timeout=_positive(timeout, _setting_timeout()),
-            fail_level=fail_level_from_name(
-                fail_level if fail_level is not None else _setting_fail_level()
+            timeout=_timeout(timeout),
+            fail_level=_fail_level(fail_level),
+            cache_seconds=conf.HEARTBEAT_CACHE_SECONDS if use_cache and names is None else 0.0,
+            silenced=frozenset(
+                s for s in getattr(settings, "SILENCED_SYSTEM_CHECKS", None) or () if type(s) is str
             ),
-            cache_seconds=_setting_cache_seconds() if names is None else 0.0,
-            silenced=frozenset(_silenced()),
         )
 
     def reset(self) -> None:
@@ -372,117 +454,145 @@ class Engine:
             self._cache = None
             self._resolved = None
 
-    # -- single flight ---------------------------------------------------------------
+    # -- the two doors ---------------------------------------------------------------
+
+    def run(
+        self,
+        names: Sequence[str] | None = None,
+        timeout: float | None = None,
+        fail_level: str | int | None = None,
+        use_cache: bool = True,
+        sender: Any = None,
+    ) -> HeartbeatResult:
+        """:func:`run`: the flight on the background loop, waited for in this thread."""
+        plan = self.plan(names, timeout, fail_level, use_cache)
+        cached = self._cached(plan)
+        if cached is not None:
+            return cached
+        flight, leader = self._board(plan)
+        if leader:
+            background.submit(self.fly(plan, flight))
+        try:
+            result = flight.result(timeout=plan.timeout + JOIN_MARGIN)
+        except concurrent.futures.TimeoutError:
+            return self._given_up(plan)
+        if leader:
+            _report(result)
+            _send_signals(result, sender)
+        return _as_asked(result, plan)
+
+    async def arun(
+        self,
+        names: Sequence[str] | None = None,
+        timeout: float | None = None,
+        fail_level: str | int | None = None,
+        use_cache: bool = True,
+        sender: Any = None,
+    ) -> HeartbeatResult:
+        """:func:`arun`: the flight on this event loop, awaited."""
+        plan = self.plan(names, timeout, fail_level, use_cache)
+        cached = self._cached(plan)
+        if cached is not None:
+            return cached
+        flight, leader = self._board(plan)
+        if leader:
+            # A task of its own, so a caller that is cancelled (an ASGI client
+            # gone) stops waiting but the run completes, announced, for the others.
+            waited: asyncio.Future[HeartbeatResult] = asyncio.ensure_future(
+                self._lead(plan, flight, sender)
+            )
+            self._keep(waited)
+        else:
+            waited = asyncio.wrap_future(flight)
+        try:
+            result = await asyncio.wait_for(asyncio.shield(waited), plan.timeout + JOIN_MARGIN)
+        except asyncio.TimeoutError:
+            return self._given_up(plan)
+        return _as_asked(result, plan)
+
+    async def _lead(
+        self,
+        plan: _Plan,
+        flight: concurrent.futures.Future[HeartbeatResult],
+        sender: Any,
+    ) -> HeartbeatResult:
+        result = await self.fly(plan, flight)
+        _report(result)
+        await _asend_signals(result, sender)
+        return result
+
+    def _keep(self, task: asyncio.Future[Any]) -> None:
+        """Keep a task nobody may await referenced until it is done."""
+        self._pending.add(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Future[Any]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: its callers got it (or left)
+
+    # -- single flight ------------------------------------------------------------------
 
     def _cached(self, plan: _Plan) -> HeartbeatResult | None:
-        cached = self._cache
-        if plan.cache_seconds <= 0 or cached is None:
+        """The cached result, when the plan may use it and it is still fresh."""
+        cache = self._cache
+        if plan.cache_seconds <= 0 or cache is None:
             return None
-        key, expires, result = cached
+        key, expires, result = cache
         if key != plan.key or time.monotonic() >= expires:
             return None
         return dataclasses.replace(result, fail_level=plan.fail_level, cached=True)
 
-    def _join_or_lead(self, plan: _Plan) -> tuple[_Flight, bool]:
+    def _board(self, plan: _Plan) -> tuple[concurrent.futures.Future[HeartbeatResult], bool]:
+        """The flight to wait for, and whether this caller leads it (starts the run)."""
         with self._lock:
             flight = self._flights.get(plan.key)
             if flight is not None:
+                logger.debug("Heartbeat: joined the run of %d checks in flight", len(plan.checks))
                 return flight, False
-            flight = self._flights[plan.key] = _Flight()
-            return flight, True
+            flight = self._flights[plan.key] = concurrent.futures.Future()
+            # Running from the start: a caller that gives up or is cancelled
+            # cannot cancel the run the others wait for.
+            flight.set_running_or_notify_cancel()
+        logger.debug("Heartbeat: started a run of %d checks", len(plan.checks))
+        return flight, True
 
-    def _land(self, plan: _Plan, flight: _Flight, result: HeartbeatResult) -> None:
+    async def fly(
+        self, plan: _Plan, flight: concurrent.futures.Future[HeartbeatResult]
+    ) -> HeartbeatResult:
+        """Run the plan's checks, land the result on ``flight`` (and the cache), return it."""
+        try:
+            result = await self._execute(plan)
+        except BaseException as exc:
+            with self._lock:
+                if self._flights.get(plan.key) is flight:
+                    del self._flights[plan.key]
+            flight.set_exception(exc)
+            raise
         with self._lock:
             if self._flights.get(plan.key) is flight:
                 del self._flights[plan.key]
             if plan.cache_seconds > 0:
                 self._cache = (plan.key, time.monotonic() + plan.cache_seconds, result)
-        flight.future.set_result(result)
-
-    def _abort(self, plan: _Plan, flight: _Flight, exc: BaseException) -> None:
-        with self._lock:
-            if self._flights.get(plan.key) is flight:
-                del self._flights[plan.key]
-        flight.future.set_exception(exc)
-
-    def run(
-        self,
-        names: Sequence[str] | str | None = None,
-        timeout: float | None = None,
-        fail_level: str | int | None = None,
-        use_cache: bool = True,
-    ) -> HeartbeatResult:
-        plan = self.plan(names, timeout, fail_level)
-        if use_cache and (cached := self._cached(plan)) is not None:
-            return cached
-        flight, leader = self._join_or_lead(plan)
-        if not leader:
-            try:
-                result = flight.future.result(timeout=plan.timeout + JOIN_MARGIN)
-            except concurrent.futures.TimeoutError:
-                return self._given_up(plan)
-            return dataclasses.replace(result, fail_level=plan.fail_level)
-        try:
-            result = self._execute_sync(plan)
-        except BaseException as exc:
-            self._abort(plan, flight, exc)
-            raise
-        self._land(plan, flight, result)
-        _report(result)
-        signals.send_heartbeat_signals(result)
-        return result
-
-    async def arun(
-        self,
-        names: Sequence[str] | str | None = None,
-        timeout: float | None = None,
-        fail_level: str | int | None = None,
-        use_cache: bool = True,
-    ) -> HeartbeatResult:
-        plan = self.plan(names, timeout, fail_level)
-        if use_cache and (cached := self._cached(plan)) is not None:
-            return cached
-        flight, leader = self._join_or_lead(plan)
-        if not leader:
-            try:
-                result = await asyncio.wait_for(
-                    asyncio.wrap_future(flight.future), plan.timeout + JOIN_MARGIN
-                )
-            except asyncio.TimeoutError:
-                return self._given_up(plan)
-            return dataclasses.replace(result, fail_level=plan.fail_level)
-        # Shielded: if this request is cancelled (client gone), the run still
-        # completes for everyone who joined it.
-        task = asyncio.ensure_future(self._lead_async(plan, flight))
-        return await asyncio.shield(task)
-
-    async def _lead_async(self, plan: _Plan, flight: _Flight) -> HeartbeatResult:
-        try:
-            result = await self._execute_async(plan)
-        except BaseException as exc:
-            self._abort(plan, flight, exc)
-            raise
-        self._land(plan, flight, result)
-        _report(result)
-        await signals.asend_heartbeat_signals(result)
+        flight.set_result(result)
         return result
 
     def _given_up(self, plan: _Plan) -> HeartbeatResult:
-        results = [_timed_out(c, plan.timeout, still_running=False) for c in plan.checks]
-        return self._assemble(plan, results, plan.timeout)
+        results = tuple(_timed_out(c, plan.timeout, still_running=False) for c in plan.checks)
+        return HeartbeatResult(results, plan.timeout, plan.fail_level, plan.timeout)
 
     # -- running the checks ---------------------------------------------------------------
 
-    def _submit(self, check: ResolvedCheck) -> tuple[concurrent.futures.Future[_Outcome], bool]:
+    def _submit(self, check: ResolvedCheck) -> tuple[concurrent.futures.Future[CheckResult], bool]:
         """Start a sync check on the pool, or return its run still going from before."""
         with self._lock:
             running = self._running.get(check.name)
-            if running is not None:
+            if running is not None and not running.done():
                 return running, True
             future = self.pool.submit(lambda: _call_sync(check))
             self._running[check.name] = future
 
-        def forget(done: concurrent.futures.Future[_Outcome]) -> None:
+        def forget(done: concurrent.futures.Future[CheckResult]) -> None:
             with self._lock:
                 if self._running.get(check.name) is done:
                     del self._running[check.name]
@@ -490,51 +600,10 @@ class Engine:
         future.add_done_callback(forget)
         return future, False
 
-    def _background_loop(self) -> asyncio.AbstractEventLoop:
-        """An event loop on a daemon thread, for async checks run from sync code."""
-        with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                threading.Thread(
-                    target=loop.run_forever, name="dockerflow-heartbeat-loop", daemon=True
-                ).start()
-                self._loop = loop
-            return self._loop
-
-    def _execute_sync(self, plan: _Plan) -> HeartbeatResult:
-        start = time.perf_counter()
-        futures: dict[ResolvedCheck, concurrent.futures.Future[_Outcome]] = {}
-        joined: set[ResolvedCheck] = set()
-        for check in plan.checks:
-            if check.problem is not None:
-                continue
-            if check.is_async:
-                futures[check] = asyncio.run_coroutine_threadsafe(
-                    _call_async(check), self._background_loop()
-                )
-            else:
-                futures[check], was_running = self._submit(check)
-                if was_running:
-                    joined.add(check)
-        if futures:
-            concurrent.futures.wait(futures.values(), timeout=plan.timeout)
-        results = []
-        for check in plan.checks:
-            future = futures.get(check)
-            if future is None:
-                results.append(_problem(check))
-            elif future.done():
-                results.append(_finished(check, future))
-            else:
-                if check.is_async:
-                    future.cancel()  # an async check can be stopped; a thread cannot
-                results.append(_timed_out(check, plan.timeout, check in joined))
-        return self._assemble(plan, results, time.perf_counter() - start)
-
-    async def _execute_async(self, plan: _Plan) -> HeartbeatResult:
+    async def _execute(self, plan: _Plan) -> HeartbeatResult:
         start = time.perf_counter()
         loop = asyncio.get_running_loop()
-        waiting: dict[ResolvedCheck, asyncio.Future[_Outcome]] = {}
+        waiting: dict[ResolvedCheck, asyncio.Future[CheckResult]] = {}
         joined: set[ResolvedCheck] = set()
         for check in plan.checks:
             if check.problem is not None:
@@ -543,7 +612,7 @@ class Engine:
                 waiting[check] = loop.create_task(_call_async(check))
             else:
                 future, was_running = self._submit(check)
-                waiting[check] = _bridge(future, loop)
+                waiting[check] = _follow(future, loop)
                 if was_running:
                     joined.add(check)
         if waiting:
@@ -552,122 +621,53 @@ class Engine:
         for check in plan.checks:
             awaited = waiting.get(check)
             if awaited is None:
-                results.append(_problem(check))
-            elif awaited.done():
-                results.append(_finished(check, awaited))
-            else:
+                assert check.problem is not None
+                results.append(CheckResult(check.name, (check.problem,)))
+            elif not awaited.done():
+                # An async check is cancelled; a thread cannot be, and a later
+                # run waits for it (see _submit).
                 awaited.cancel()
-                if check.is_async:
-                    self._cancelled.add(awaited)
-                    awaited.add_done_callback(self._cancelled.discard)
+                self._keep(awaited)
                 results.append(_timed_out(check, plan.timeout, check in joined))
-        return self._assemble(plan, results, time.perf_counter() - start)
-
-    def _assemble(
-        self, plan: _Plan, results: Iterable[CheckResult], duration: float
-    ) -> HeartbeatResult:
-        kept = []
-        for result in results:
-            messages = tuple(_clean(m) for m in result.messages if m.id not in plan.silenced)
-            kept.append(dataclasses.replace(result, messages=messages))
+            elif awaited.cancelled() or awaited.exception() is not None:
+                # Only something like SystemExit raised in a check gets here.
+                exc = asyncio.CancelledError() if awaited.cancelled() else awaited.exception()
+                assert exc is not None
+                results.append(CheckResult(check.name, (_unexpected(check.name, exc),)))
+            else:
+                results.append(awaited.result())
         for name in plan.missing:
-            kept.append(
+            results.append(
                 CheckResult(
-                    redact(name),
+                    name,
                     (
                         checks.Error(
-                            f"No check named {redact(name)} is configured in DOCKERFLOW_CHECKS.",
+                            f"No check named {name} is configured in DOCKERFLOW_CHECKS.",
                             id=health.ERROR_UNKNOWN_CHECK,
                         ),
                     ),
                 )
             )
         return HeartbeatResult(
-            tuple(kept), duration, plan.fail_level, timeout=plan.timeout, cached=False
+            tuple(_cleaned(result, plan.silenced) for result in results),
+            time.perf_counter() - start,
+            plan.fail_level,
+            plan.timeout,
         )
 
 
-def _bridge(
-    future: concurrent.futures.Future[_Outcome], loop: asyncio.AbstractEventLoop
-) -> asyncio.Future[_Outcome]:
-    """An asyncio future that follows ``future``, whose cancellation does not travel back.
-
-    ``asyncio.wrap_future`` would cancel the shared thread-pool future when one
-    waiter times out, taking the result away from the other runs that wait on it.
-    """
-    waiter: asyncio.Future[_Outcome] = loop.create_future()
-
-    def copy(done: concurrent.futures.Future[_Outcome]) -> None:
-        if waiter.done():
-            return
-        exc = done.exception()
-        if exc is not None:
-            waiter.set_exception(exc)
-        else:
-            waiter.set_result(done.result())
-
-    def on_done(done: concurrent.futures.Future[_Outcome]) -> None:
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(copy, done)
-
-    future.add_done_callback(on_done)
-    return waiter
-
-
-def _problem(check: ResolvedCheck) -> CheckResult:
-    assert check.problem is not None
-    return CheckResult(check.name, (check.problem,), 0.0)
-
-
-def _finished(
-    check: ResolvedCheck, future: concurrent.futures.Future[_Outcome] | asyncio.Future[_Outcome]
-) -> CheckResult:
-    try:
-        outcome = future.result()
-    except (asyncio.CancelledError, concurrent.futures.CancelledError) as exc:
-        return CheckResult(check.name, (log_unexpected(check.name, exc),), 0.0)
-    except BaseException as exc:  # from the pool: SystemExit and the like in a check
-        return CheckResult(check.name, (log_unexpected(check.name, exc),), 0.0)
-    return CheckResult(check.name, outcome.messages, outcome.duration)
-
-
-def _timed_out(check: ResolvedCheck, timeout: float, still_running: bool) -> CheckResult:
-    if still_running:
-        text = (
-            f"Check {check.name} is still running from an earlier heartbeat that timed out, "
-            f"so it was not started again, and it did not finish within the heartbeat "
-            f"timeout of {timeout:g} seconds."
-        )
-    else:
-        text = (
-            f"Check {check.name} did not finish within the heartbeat timeout of "
-            f"{timeout:g} seconds."
-        )
-    return CheckResult(check.name, (checks.Error(text, id=_TIMEOUT_IDS[still_running]),), timeout)
-
-
-def _clean(message: checks.CheckMessage) -> checks.CheckMessage:
-    """The message with credentials removed from its text (a copy only when needed)."""
-    text = str(message.msg)
-    clean = redact(text)
-    if clean == text and isinstance(message.msg, str):
-        return message
-    return checks.CheckMessage(
-        message.level, clean, hint=message.hint, obj=message.obj, id=message.id
-    )
+# --- Announcing a run: its log lines and its signal ---------------------------------------
 
 
 def _report(result: HeartbeatResult) -> None:
-    """Log every non-ok message of a run once, with check name, id, text and duration."""
+    """Log every message of a run once, as Mozilla's package does: ``<id>: <text>``."""
     for check in result.checks:
         for message in check.messages:
-            logger.log(
+            results_logger.log(
                 max(message.level, logging.DEBUG),
-                "Check %s: %s %s (%.3f s)",
-                check.name,
+                "%s: %s",
                 message.id,
                 message.msg,
-                check.duration,
                 extra={
                     "check": check.name,
                     "check_id": message.id,
@@ -677,46 +677,37 @@ def _report(result: HeartbeatResult) -> None:
             )
 
 
-# --- Settings, read defensively: a bad value must never crash a probe --------------------
+def _signal(result: HeartbeatResult) -> Signal:
+    return heartbeat_failed if result.failed else heartbeat_passed
 
 
-def _positive(value: Any, default: float) -> float:
+def _receiver_failed(exc: BaseException) -> None:
+    formatted = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    logger.error("A heartbeat signal receiver raised:\n%s", redact(formatted))
+
+
+# Not send_robust(): Django would log a receiver's exception text as it is, and
+# that text may hold a password. A receiver that raises is logged with
+# credentials removed; the receivers after it are not called for that run.
+
+
+def _send_signals(result: HeartbeatResult, sender: Any) -> None:
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if math.isfinite(number) and number > 0 else default
+        _signal(result).send(sender, level=result.level, result=result, checks=result.checks)
+    except Exception as exc:
+        _receiver_failed(exc)
 
 
-def _setting_timeout() -> float:
-    default = float(SETTINGS["DOCKERFLOW_HEARTBEAT_TIMEOUT"].default)
+async def _asend_signals(result: HeartbeatResult, sender: Any) -> None:
     try:
-        return _positive(conf.HEARTBEAT_TIMEOUT, default)
-    except (TypeError, ValueError):
-        return default
-
-
-def _setting_cache_seconds() -> float:
-    try:
-        return _positive(conf.HEARTBEAT_CACHE_SECONDS, 0.0)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _setting_fail_level() -> str:
-    try:
-        return conf.HEARTBEAT_FAIL_LEVEL
-    except Exception:
-        return "error"
-
-
-def _silenced() -> list[str]:
-    silenced = getattr(settings, "SILENCED_SYSTEM_CHECKS", None) or ()
-    return [s for s in silenced if isinstance(s, str)]
+        await _signal(result).asend(sender, level=result.level, result=result, checks=result.checks)
+    except Exception as exc:
+        _receiver_failed(exc)
 
 
 # --- The public interface -------------------------------------------------------------
 
+#: The process's engine.
 engine = Engine()
 
 
@@ -726,6 +717,7 @@ def run(
     timeout: float | None = None,
     fail_level: str | int | None = None,
     use_cache: bool = True,
+    sender: Any = None,
 ) -> HeartbeatResult:
     """Run the configured checks and return one :class:`HeartbeatResult`.
 
@@ -733,9 +725,12 @@ def run(
     nothing is reported as an error (``dockerflow.health.E016``). ``timeout``
     (seconds) replaces ``DOCKERFLOW_HEARTBEAT_TIMEOUT`` and ``fail_level``
     (``"warning"``/``"error"``) replaces ``DOCKERFLOW_HEARTBEAT_FAIL_LEVEL`` for
-    this call. Needs no event loop; safe to call from any thread.
+    this call; a value that is neither raises ``ValueError``. ``use_cache=False``
+    never serves ``DOCKERFLOW_HEARTBEAT_CACHE_SECONDS``' result. ``sender`` is
+    the signals' sender (the views and the command pass the heartbeat view, as
+    Mozilla's package does). Needs no event loop; safe to call from any thread.
     """
-    return engine.run(names, timeout, fail_level, use_cache)
+    return engine.run(names, timeout, fail_level, use_cache, sender)
 
 
 async def arun(
@@ -744,21 +739,29 @@ async def arun(
     timeout: float | None = None,
     fail_level: str | int | None = None,
     use_cache: bool = True,
+    sender: Any = None,
 ) -> HeartbeatResult:
     """:func:`run` for async callers: async checks run on the caller's event loop."""
-    return await engine.arun(names, timeout, fail_level, use_cache)
+    return await engine.arun(names, timeout, fail_level, use_cache, sender)
+
+
+def configured_checks() -> list[ResolvedCheck]:
+    """The checks ``DOCKERFLOW_CHECKS`` configures, resolved and named."""
+    return engine.configured()
 
 
 def reset() -> None:
-    """Forget the cached result and the resolved ``DOCKERFLOW_CHECKS`` (for tests)."""
+    """Forget the cached result and the resolved ``DOCKERFLOW_CHECKS``."""
     engine.reset()
 
 
-@receiver(setting_changed)
+#: Settings that change what the resolved checks are or mean.
+_RESOLUTION_SETTINGS = {"SILENCED_SYSTEM_CHECKS", "DATABASES", "CACHES", "STORAGES"}
+
+
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("DOCKERFLOW_") or setting in {
-        "SILENCED_SYSTEM_CHECKS",
-        "DATABASES",
-        "CACHES",
-    }:
+    if setting.startswith("DOCKERFLOW_") or setting in _RESOLUTION_SETTINGS:
         engine.reset()
+
+
+setting_changed.connect(_settings_changed, dispatch_uid="dockerflow.heartbeat")

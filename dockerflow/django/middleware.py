@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 import sys
 import time
@@ -15,17 +17,21 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponseBase
-from django.http.response import ResponseHeaders
-from django.utils.functional import LazyObject, empty
+from django.http.request import HttpHeaders
+from django.utils.functional import LazyObject
 
-from ..logging import _safe_repr, generate_request_id, is_valid_request_id, request_id_context
+from ..logging import (
+    REQUEST_ID_META_KEY,
+    generate_request_id,
+    is_valid_request_id,
+    request_id_context,
+)
 from . import views
 from .conf import conf
 
+__all__ = ["ASYNC_PROBES", "PROBES", "DockerflowMiddleware", "match_probe"]
+
 summary_logger = logging.getLogger("request.summary")
-# Whether the logger's class makes records the standard way (a Logger's class
-# is fixed when it is created, and that is now).
-_STANDARD_LOGGER = type(summary_logger).makeRecord is logging.Logger.makeRecord
 
 #: Probe paths (without trailing slash) and the views that answer them.
 PROBES: dict[str, views.View] = {
@@ -43,81 +49,52 @@ ERROR_PATHS = frozenset({"/__error__", "/__error__/"})
 _error_view = convert_exception_to_response(views.raise_error)
 
 
-def _wants_error(request: HttpRequest) -> bool:
-    return request.path_info in ERROR_PATHS and views.error_endpoint_allowed(request)
-
-
-def _error_response(request: HttpRequest) -> HttpResponseBase:
-    response = _error_view(request)
-    assert isinstance(response, HttpResponseBase)  # the wrapped view is sync
-    return response
-
-
 def match_probe(path: str) -> str | None:
     """Return the probe key for ``path`` (one optional trailing slash), or None."""
+    # Every probe path starts with "/__": most requests skip the lookup.
+    if not path.startswith("/__"):
+        return None
     if path.endswith("/"):
         path = path[:-1]
     return path if path in PROBES else None
 
 
+@functools.lru_cache(maxsize=16)
+def _meta_key(header: str) -> str:
+    """The ``request.META`` key of an HTTP header (``X-Request-ID`` -> ``HTTP_X_REQUEST_ID``)."""
+    return HttpHeaders.to_wsgi_name(header)
+
+
 class _Request:
-    """What the middleware knows about the request it is serving.
+    """What the middleware knows about the request it is serving."""
 
-    Found by the request's id in ``_serving`` (nothing is added to the
-    request) by ``process_exception`` and the ``got_request_exception``
-    receiver, which may run in another thread.
-    """
-
-    __slots__ = (
-        "exception",
-        "failed",
-        "header",
-        "header_key",
-        "request",
-        "rid",
-        "start",
-    )
+    __slots__ = ("exception", "failed", "logged", "probe", "request", "rid", "start")
 
     def __init__(self, request: HttpRequest) -> None:
         self.start = time.monotonic_ns()
         self.request = request
-        #: The request id header (DOCKERFLOW_REQUEST_ID_HEADER_NAME), and the
-        #: id: the incoming one when it is safe, else a new one.
-        self.header = header = conf.REQUEST_ID_HEADER_NAME
-        keys = _header_keys.get(header)
-        if keys is None:
-            keys = _keys_of(header)
-        meta_key, self.header_key = keys
-        rid = request.META.get(meta_key)
-        if rid is None or not is_valid_request_id(rid):
-            rid = generate_request_id()
-        self.rid = rid
+        self.probe = match_probe(request.path_info)
+        #: Whether this request gets a ``request.summary`` record.
+        self.logged = self.probe is None or conf.SUMMARY_LOG_PROBES
+        #: The incoming id when it is safe (see is_valid_request_id), else a new one.
+        rid = request.META.get(_meta_key(conf.REQUEST_ID_HEADER_NAME))
+        self.rid = rid if is_valid_request_id(rid) else generate_request_id()
         #: The exception the view raised (``process_exception``), if any.
         self.exception: BaseException | None = None
         #: Whether Django handled an exception as a server error (a 500).
         self.failed = False
 
 
-#: id(request) -> its state, while the middleware serves the request. (A dict
-#: costs less than a second context variable, and any thread can read it.)
-_serving: dict[int, _Request] = {}
+#: The request the middleware is serving in this context: sync code, async code,
+#: and the threads Django runs sync code in under ASGI all see it.
+_serving: contextvars.ContextVar[_Request | None] = contextvars.ContextVar(
+    "dockerflow_request", default=None
+)
 
 
 def _state_of(request: object) -> _Request | None:
-    state = _serving.get(id(request))
+    state = _serving.get()
     return state if state is not None and state.request is request else None
-
-
-# HTTP header name -> its request.META key and its key in a response's
-# headers, for the request id header.
-_header_keys: dict[str, tuple[str, str]] = {}
-
-
-def _keys_of(header: str) -> tuple[str, str]:
-    keys = ("HTTP_" + header.upper().replace("-", "_"), header.lower())
-    if len(_header_keys) < 16:  # the setting has one value (a few in tests)
-        _header_keys[header] = keys
-    return keys
 
 
 def _on_request_exception(
@@ -129,12 +106,15 @@ def _on_request_exception(
     if state is None:
         return
     state.failed = True
-    handled = sys.exc_info()[1]  # None when Django handles it in another thread
+    handled = sys.exc_info()[1]  # the exception Django is handling right now
     if handled is not None:
         state.exception = handled
 
 
 got_request_exception.connect(_on_request_exception, dispatch_uid="dockerflow.request.summary")
+
+
+# --- uid: the user's primary key, found without a query when one can be avoided ------
 
 
 def _pk(user: Any) -> Any:
@@ -158,62 +138,53 @@ def _session_uid(value: Any) -> Any:
         return value if type(value) in (int, str) else str(value)
 
 
-class _SessionLoad:
-    """The uid is in a session that has not been loaded yet."""
+class _Unread:
+    """The uid is in a session that has not been loaded yet: reading it is a query."""
 
     __slots__ = ("session",)
 
     def __init__(self, session: Any) -> None:
         self.session = session
 
-    def load(self) -> Any:
-        """Load the session (one query with the database backend); its uid."""
+    def read(self) -> Any:
+        """Load the session and return the uid in it."""
         try:
             return _session_uid(self.session.get(SESSION_KEY))
         except Exception:  # the session store is down: still log the request
             return ""
 
-    async def aload(self) -> Any:
-        """:meth:`load`, natively async."""
+    async def aread(self) -> Any:
+        """:meth:`read`, natively async."""
         try:
             return _session_uid(await self.session.aget(SESSION_KEY))
         except Exception:  # the session store is down: still log the request
             return ""
 
 
-def _known_uid(request: HttpRequest) -> Any:
-    """The user's primary key, or "" when anonymous, found without a query.
+def _uid(request: HttpRequest) -> Any:
+    """The user's primary key ("" when anonymous), or :class:`_Unread` when only a query tells.
 
-    Returns a :class:`_SessionLoad` when only loading the session would tell.
+    AuthenticationMiddleware's ``request.user`` is lazy, and evaluating it
+    costs a session query and a user query. The session holds the user's id:
+    reading it costs nothing once it is loaded (Django marks it ``accessed``),
+    and there is nobody logged in when the request has no session cookie.
     """
-    attrs = request.__dict__
-    user = attrs.get("user")
+    user = getattr(request, "user", None)
     if user is None:  # no AuthenticationMiddleware ran (a probe, or none installed)
         return ""
-    if isinstance(user, LazyObject):
-        # AuthenticationMiddleware's lazy user: never evaluate it here, which
-        # would cost a session query and a user query.
-        wrapped = user._wrapped
-        if wrapped is empty:
-            wrapped = attrs.get("_cached_user", attrs.get("_acached_user", empty))
-        if wrapped is empty:
-            return _uid_from_session(attrs.get("session"))
-        user = wrapped
-    return _pk(user)
-
-
-def _uid_from_session(session: Any) -> Any:
-    if session is None:
-        return ""
+    if not isinstance(user, LazyObject):  # set by another middleware: no query
+        return _pk(user)
+    session = getattr(request, "session", None)
     try:
-        if session.session_key is None:  # no session cookie: nobody is logged in
+        if session is None or (not session.accessed and session.session_key is None):
             return ""
-        loaded = session.__dict__.get("_session_cache")
-    except Exception:
+    except Exception:  # a custom session object without these
         return ""
-    if loaded is not None:  # the view already loaded it: no query
-        return _session_uid(loaded.get(SESSION_KEY))
-    return _SessionLoad(session)
+    unread = _Unread(session)
+    return unread.read() if session.accessed else unread
+
+
+# --- The middleware -----------------------------------------------------------------------
 
 
 class DockerflowMiddleware:
@@ -222,7 +193,11 @@ class DockerflowMiddleware:
     Put it first in ``MIDDLEWARE``: probes are answered before any other
     middleware (host validation, SSL redirects, sessions, login) runs, and
     every other request is timed and logged as one ``request.summary`` record,
-    whatever the middleware after it does.
+    whatever the middleware after it does. The request id is in
+    :data:`dockerflow.logging.request_id_context` while the request is served,
+    and in ``request.META["dockerflow.request_id"]`` for records that carry the
+    request (Django's own ``django.request`` lines), so
+    :class:`dockerflow.logging.RequestIdLogFilter` puts it on both.
     """
 
     sync_capable = True
@@ -241,65 +216,44 @@ class DockerflowMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        path = request.path_info
-        # Every probe path starts with "/__": most requests skip the match.
-        probe = match_probe(path) if path.startswith("/__") else None
-        state = _serving[id(request)] = _Request(request)
-        rid_token = request_id_context.set(state.rid)
-        response: HttpResponseBase
+        state, tokens = _begin(request)
         try:
             try:
-                if probe is not None:
-                    response = PROBES[probe](request)
-                elif path in ERROR_PATHS and _wants_error(request):
-                    response = _error_response(request)
-                else:
-                    response = self.get_response(request)  # type: ignore[assignment]
+                response = self._respond(request, state)
             except BaseException as exc:  # DEBUG_PROPAGATE_EXCEPTIONS, SystemExit...
-                if probe is None or conf.SUMMARY_LOG_PROBES:
-                    _log_summary(state, None, exc, _known_uid(request), time.monotonic_ns())
+                _log_summary(state, None, exc, _uid_known(request, state))
                 raise
-            end = time.monotonic_ns()
-            _echo_request_id(response, state)
-            if probe is None or conf.SUMMARY_LOG_PROBES:
-                uid = _known_uid(request)
-                if type(uid) is _SessionLoad:
-                    uid = uid.load()
-                _log_summary(state, response, None, uid, end)
-            return response
+            uid = _uid(request) if state.logged else ""
+            return _answered(state, response, uid.read() if type(uid) is _Unread else uid)
         finally:
-            _serving.pop(id(request), None)
-            request_id_context.reset(rid_token)
+            _end(tokens)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        path = request.path_info
-        probe = match_probe(path) if path.startswith("/__") else None
-        state = _serving[id(request)] = _Request(request)
-        rid_token = request_id_context.set(state.rid)
+        state, tokens = _begin(request)
         try:
             try:
-                response = await self._arespond(request, probe)
+                response = await self._arespond(request, state)
             except BaseException as exc:  # CancelledError when the client left...
-                if probe is None or conf.SUMMARY_LOG_PROBES:
-                    _log_summary(state, None, exc, _known_uid(request), time.monotonic_ns())
+                _log_summary(state, None, exc, _uid_known(request, state))
                 raise
-            end = time.monotonic_ns()
-            _echo_request_id(response, state)
-            if probe is None or conf.SUMMARY_LOG_PROBES:
-                uid = _known_uid(request)
-                if type(uid) is _SessionLoad:
-                    uid = await uid.aload()
-                _log_summary(state, response, None, uid, end)
-            return response
+            uid = _uid(request) if state.logged else ""
+            return _answered(state, response, await uid.aread() if type(uid) is _Unread else uid)
         finally:
-            _serving.pop(id(request), None)
-            request_id_context.reset(rid_token)
+            _end(tokens)
 
-    async def _arespond(self, request: HttpRequest, probe: str | None) -> HttpResponseBase:
-        if probe is not None:
-            if probe in ASYNC_PROBES:
-                return await ASYNC_PROBES[probe](request)
-            return PROBES[probe](request)
+    def _respond(self, request: HttpRequest, state: _Request) -> HttpResponseBase:
+        if state.probe is not None:
+            return PROBES[state.probe](request)
+        if _wants_error(request):
+            return _error_response(request)
+        response: HttpResponseBase = self.get_response(request)  # type: ignore[assignment]
+        return response
+
+    async def _arespond(self, request: HttpRequest, state: _Request) -> HttpResponseBase:
+        if state.probe is not None:
+            if state.probe in ASYNC_PROBES:
+                return await ASYNC_PROBES[state.probe](request)
+            return PROBES[state.probe](request)
         if _wants_error(request):
             # handler500 may touch the database: keep it out of the event loop.
             return await sync_to_async(_error_response)(request)
@@ -313,27 +267,50 @@ class DockerflowMiddleware:
             state.exception = exception
 
 
-def _echo_request_id(response: HttpResponseBase, state: _Request) -> None:
-    headers = response.headers
-    store = headers.__dict__.get("_store")
-    if type(headers) is ResponseHeaders and type(store) is dict:
-        # ResponseHeaders' own storage: the checks __setitem__ makes (ASCII, no
-        # line breaks) hold already for a validated header name and id, and
-        # they cost more than the rest of this middleware's own work. A view
-        # that set the header keeps its value.
-        store.setdefault(state.header_key, (state.header, state.rid))
-    elif state.header not in response:
-        response[state.header] = state.rid
+def _wants_error(request: HttpRequest) -> bool:
+    return request.path_info in ERROR_PATHS and views.error_endpoint_allowed(request)
+
+
+def _error_response(request: HttpRequest) -> HttpResponseBase:
+    response = _error_view(request)
+    assert isinstance(response, HttpResponseBase)  # the wrapped view is sync
+    return response
+
+
+def _uid_known(request: HttpRequest, state: _Request) -> Any:
+    """The uid when it is known without a query (a request that failed gets no query)."""
+    uid = _uid(request) if state.logged else ""
+    return "" if type(uid) is _Unread else uid
+
+
+_Tokens = tuple[contextvars.Token[_Request | None], contextvars.Token[str | None]]
+
+
+def _begin(request: HttpRequest) -> tuple[_Request, _Tokens]:
+    state = _Request(request)
+    request.META[REQUEST_ID_META_KEY] = state.rid
+    return state, (_serving.set(state), request_id_context.set(state.rid))
+
+
+def _end(tokens: _Tokens) -> None:
+    _serving.reset(tokens[0])
+    request_id_context.reset(tokens[1])
+
+
+def _answered(state: _Request, response: HttpResponseBase, uid: Any) -> HttpResponseBase:
+    # A view that set the header itself keeps its value.
+    response.setdefault(conf.REQUEST_ID_HEADER_NAME, state.rid)
+    _log_summary(state, response, None, uid)
+    return response
 
 
 def _log_summary(
-    state: _Request,
-    response: HttpResponseBase | None,
-    raised: BaseException | None,
-    uid: Any,
-    end: int,
+    state: _Request, response: HttpResponseBase | None, raised: BaseException | None, uid: Any
 ) -> None:
-    """Log the ``request.summary`` record of ``state``'s request, answered at ``end``."""
+    """Log the ``request.summary`` record of ``state``'s request (when it gets one)."""
+    end = time.monotonic_ns()
+    if not state.logged:
+        return
     if raised is None:
         level = logging.ERROR if state.failed else logging.INFO
         code = response.status_code if response is not None else 500
@@ -344,56 +321,31 @@ def _log_summary(
         level, code = logging.ERROR, 500
     if not summary_logger.isEnabledFor(level):
         return
-    exc_info = None
-    msg = ""
-    if level == logging.ERROR:
+    exception = None
+    if level >= logging.ERROR:
         exception = raised if raised is not None else state.exception
-        if exception is not None:
-            exc_info = (type(exception), exception, exception.__traceback__)
-            msg = _safe_repr(exception)
     request = state.request
-    meta = request.META
-    errno = 500 if level == logging.ERROR else 0
-    agent = meta.get("HTTP_USER_AGENT", "")
-    lang = meta.get("HTTP_ACCEPT_LANGUAGE", "")
-    if type(uid) is _SessionLoad:
-        uid = ""
-    t = (end - state.start) // 1_000_000
-    querystring = conf.SUMMARY_LOG_QUERYSTRING
-    if _STANDARD_LOGGER:
-        # What Logger.makeRecord does, without checking that each extra would
-        # not overwrite a LogRecord attribute: these never do. Plain attribute
-        # stores, in the order of the Fields: cheaper than building a dict and
-        # updating the record's __dict__ with it.
-        record = logging.getLogRecordFactory()(
-            "request.summary", level, __file__, 0, msg, (), exc_info, "__call__"
-        )
-        record.errno = errno
-        record.agent = agent
-        record.lang = lang
-        record.method = request.method
-        record.path = request.path
-        record.uid = uid
-        record.rid = state.rid
-        record.t = t
-        record.code = code
-        if querystring:
-            record.querystring = unquote(meta.get("QUERY_STRING", ""))
-    else:  # a custom Logger class: its own makeRecord
-        fields = {
-            "errno": errno,
-            "agent": agent,
-            "lang": lang,
-            "method": request.method,
-            "path": request.path,
-            "uid": uid,
-            "rid": state.rid,
-            "t": t,
-            "code": code,
-        }
-        if querystring:
-            fields["querystring"] = unquote(meta.get("QUERY_STRING", ""))
-        record = summary_logger.makeRecord(
-            "request.summary", level, __file__, 0, msg, (), exc_info, "__call__", fields
-        )
-    summary_logger.handle(record)
+    fields = {
+        "errno": 500 if level == logging.ERROR else 0,
+        "agent": request.META.get("HTTP_USER_AGENT", ""),
+        "lang": request.META.get("HTTP_ACCEPT_LANGUAGE", ""),
+        "method": request.method,
+        "path": request.path,
+        "uid": uid,
+        "rid": state.rid,
+        "t": (end - state.start) // 1_000_000,
+        "code": code,
+    }
+    if conf.SUMMARY_LOG_QUERYSTRING:
+        fields["querystring"] = unquote(request.META.get("QUERY_STRING", ""))
+    summary_logger.log(level, _message(exception), exc_info=exception, extra=fields)
+
+
+def _message(exception: BaseException | None) -> str:
+    # The exception's text, as in Mozilla's package (alerts match on it).
+    if exception is None:
+        return ""
+    try:
+        return str(exception)
+    except Exception:  # an exception whose __str__ raises
+        return type(exception).__name__

@@ -13,10 +13,12 @@ error by default, so a warning passes). Receivers get:
     its per-check results, a tuple of
     :class:`~dockerflow.django.heartbeat.CheckResult`.
 
-The sender is the heartbeat view, whatever started the run (a probe, the
-command, ``manage.py check --deploy``), so receivers written for Mozilla's
-package keep working. Concurrent probes that share one run cause one signal;
-a result served from the cache causes none. A receiver that raises is logged
+The sender is the heartbeat view (``dockerflow.django.views.heartbeat``)
+whatever started the run (a probe, the command, ``manage.py check --deploy``),
+as in Mozilla's package; a direct call of
+:func:`dockerflow.django.heartbeat.run` chooses its own ``sender``. Concurrent
+probes that share one run cause one signal; a result served from the cache
+causes none. The heartbeat engine sends them. A receiver that raises is logged
 on ``dockerflow.checks`` (credentials removed) and never fails the heartbeat;
 the receivers after it are not called for that run.
 
@@ -37,50 +39,11 @@ E.g. to count heartbeats in statsd::
 
 from __future__ import annotations
 
-import logging
-import traceback
-from typing import TYPE_CHECKING, Any
-
 from django.dispatch import Signal
 
-if TYPE_CHECKING:
-    from .heartbeat import HeartbeatResult
+__all__ = ["heartbeat_failed", "heartbeat_passed"]
 
-logger = logging.getLogger("dockerflow.checks")
-
+#: Sent after a heartbeat run that stays below the failing level.
 heartbeat_passed = Signal()
+#: Sent after a heartbeat run that reaches the failing level.
 heartbeat_failed = Signal()
-
-
-def _signal_and_kwargs(result: HeartbeatResult) -> tuple[Signal, Any, dict[str, Any]]:
-    from .views import heartbeat as sender
-
-    signal = heartbeat_failed if result.failed else heartbeat_passed
-    return signal, sender, {"level": result.level, "result": result, "checks": result.checks}
-
-
-def _log_failure(exc: BaseException) -> None:
-    from .checks import redact
-
-    formatted = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    logger.error("A heartbeat signal receiver raised:\n%s", redact(formatted))
-
-
-def send_heartbeat_signals(result: HeartbeatResult) -> None:
-    """Send ``heartbeat_passed`` or ``heartbeat_failed`` for ``result`` (sync callers)."""
-    signal, sender, kwargs = _signal_and_kwargs(result)
-    # Not send_robust(): Django logs a receiver's exception text as it is,
-    # and that text may hold a password. We log it with credentials removed.
-    try:
-        signal.send(sender=sender, **kwargs)
-    except Exception as exc:
-        _log_failure(exc)
-
-
-async def asend_heartbeat_signals(result: HeartbeatResult) -> None:
-    """Send ``heartbeat_passed`` or ``heartbeat_failed`` for ``result`` (async callers)."""
-    signal, sender, kwargs = _signal_and_kwargs(result)
-    try:
-        await signal.asend(sender=sender, **kwargs)
-    except Exception as exc:
-        _log_failure(exc)

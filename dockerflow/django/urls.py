@@ -10,6 +10,8 @@ from django.urls import re_path
 
 from . import views
 
+__all__ = ["app_name", "urlpatterns"]
+
 app_name = "dockerflow"
 
 urlpatterns = [

@@ -10,7 +10,6 @@ import functools
 import hashlib
 import hmac
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, overload
 
@@ -24,6 +23,23 @@ from django.views.decorators.csrf import csrf_exempt
 from ..version import VersionFileError
 from . import heartbeat as heartbeat_engine
 from .conf import conf
+from .drain import DRAINING_BODY, draining, mark_drained
+
+__all__ = [
+    "ALLOWED_METHODS",
+    "ERROR_TOKEN_HEADER",
+    "ErrorEndpointCalled",
+    "aheartbeat",
+    "error",
+    "error_endpoint_allowed",
+    "heartbeat",
+    "heartbeat_response",
+    "lbheartbeat",
+    "probe",
+    "raise_error",
+    "show_details",
+    "version",
+]
 
 logger = logging.getLogger("dockerflow.django")
 
@@ -38,30 +54,6 @@ def _json(body: dict[str, Any], status: int = 200) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
-def draining() -> bool:
-    """Whether ``DOCKERFLOW_DRAIN_FILE`` is set and the file exists.
-
-    One ``stat`` and no state kept in the process, so every worker of a
-    container sees the file appear or go on its very next probe.
-    """
-    path = conf.DRAIN_FILE
-    if path is None:
-        return False
-    try:
-        os.stat(path)
-    except OSError:
-        # Missing, or not reachable (a parent is not a directory, no search
-        # permission): serve normally rather than take the instance out.
-        return False
-    return True
-
-
-DRAINING_BODY = {
-    "status": "draining",
-    "detail": "this instance is draining: it is being taken out of service",
-}
-
-
 def _refusal(request: HttpRequest, drain: bool) -> HttpResponse | None:
     """The answer a probe gives without running its view, or None to run it."""
     if request.method not in ALLOWED_METHODS:
@@ -71,11 +63,9 @@ def _refusal(request: HttpRequest, drain: bool) -> HttpResponse | None:
         response["Allow"] = ", ".join(ALLOWED_METHODS)
         return response
     if drain and draining():
-        response = _json(DRAINING_BODY, status=503)
-        # Draining is intended, not a server error: keep django.request
-        # from logging "Service Unavailable" on every probe.
-        response._has_been_logged = True  # type: ignore[attr-defined]
-        return response
+        # Intended, not a server error: django.request does not log it.
+        mark_drained(request)
+        return _json(DRAINING_BODY, status=503)
     return None
 
 
@@ -161,8 +151,8 @@ def version(request: HttpRequest) -> HttpResponse:
 
 @probe(drain=True)
 def lbheartbeat(request: HttpRequest) -> HttpResponse:
-    """Answer 200 without touching any backing service (load-balancer liveness)."""
-    return HttpResponse(b"", content_type="text/plain")
+    """Answer 200 with an empty body, touching no backing service (load-balancer liveness)."""
+    return HttpResponse()
 
 
 def show_details() -> bool:
@@ -170,25 +160,16 @@ def show_details() -> bool:
     return bool(settings.DEBUG) or conf.HEARTBEAT_SHOW_DETAILS
 
 
-def failed_status_code() -> int:
-    """``DOCKERFLOW_HEARTBEAT_FAILED_STATUS_CODE``, or 500 when it is not a 4xx/5xx code."""
-    try:
-        code = conf.HEARTBEAT_FAILED_STATUS_CODE
-    except (TypeError, ValueError):
-        return 500
-    return code if 400 <= code <= 599 else 500
-
-
 def heartbeat_response(result: heartbeat_engine.HeartbeatResult) -> HttpResponse:
     """The JSON response for a heartbeat result: 200, or the failure status code."""
-    status = failed_status_code() if result.failed else 200
+    status = conf.HEARTBEAT_FAILED_STATUS_CODE if result.failed else 200
     return _json(result.payload(details=show_details()), status=status)
 
 
 def _engine_failed() -> HttpResponse:
     # The engine never raises by design; if it does, still answer JSON, never an HTML page.
     logger.exception("The heartbeat engine failed")
-    return _json({"status": "error"}, status=failed_status_code())
+    return _json({"status": "error"}, status=conf.HEARTBEAT_FAILED_STATUS_CODE)
 
 
 @probe(drain=True)
@@ -198,7 +179,7 @@ def heartbeat(request: HttpRequest) -> HttpResponse:
     The engine sends ``heartbeat_passed``/``heartbeat_failed`` once per run.
     """
     try:
-        result = heartbeat_engine.run()
+        result = heartbeat_engine.run(sender=heartbeat)
     except Exception:
         return _engine_failed()
     return heartbeat_response(result)
@@ -211,7 +192,7 @@ async def aheartbeat(request: HttpRequest) -> HttpResponse:
     ``DockerflowMiddleware`` answers ``/__heartbeat__`` with it under ASGI.
     """
     try:
-        result = await heartbeat_engine.arun()
+        result = await heartbeat_engine.arun(sender=heartbeat)
     except Exception:
         return _engine_failed()
     return heartbeat_response(result)

@@ -55,15 +55,11 @@ class Command(BaseCommand):
             self._drain(path)
 
     def _drain_file(self) -> str:
-        try:
-            value = conf.DRAIN_FILE
-        except TypeError:  # os.fspath() of something that is not a path
-            value = ""
-        if not value:
-            problem = "is not set" if value is None else "is not a file path"
+        value = conf.DRAIN_FILE
+        if value is None:
             raise CommandError(
-                f"DOCKERFLOW_DRAIN_FILE {problem}: set it to an absolute path that every "
-                "worker of this container can see (for example /tmp/dockerflow-drain) "
+                "DOCKERFLOW_DRAIN_FILE is not set or not valid: set it to an absolute path "
+                "that every worker of this container can see (for example /tmp/dockerflow-drain) "
                 "to use drain mode.",
                 returncode=EXIT_NOT_CONFIGURED,
             )

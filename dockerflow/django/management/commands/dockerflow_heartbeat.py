@@ -14,17 +14,19 @@ Exit codes (what Docker's HEALTHCHECK expects):
 * 1: unhealthy (a failed check, a check that missed the timeout, the engine
   itself failing; or HTTP 3xx/4xx/5xx, connection refused, timeout, DNS
   failure, a bad response);
-* 2: usage error only (an unknown option or check name, a bad value). Never a
-  health outcome: Docker reserves 2.
+* 2: usage error only (an unknown option, a bad value). Never a health
+  outcome: Docker reserves 2. A ``--check`` name that matches no configured
+  check exits 1, listing the names that do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.core import checks
 from django.core.management.base import BaseCommand, CommandParser
 from django.http import JsonResponse
 
@@ -37,7 +39,8 @@ from ....probe import (
     validate_url,
 )
 from ... import heartbeat as heartbeat_engine
-from ...conf import conf
+from ...conf import conf, parse_level_name
+from ...views import heartbeat as heartbeat_view
 
 logger = logging.getLogger("dockerflow.checks")
 
@@ -47,21 +50,11 @@ EXIT_UNHEALTHY = 1
 #: A check's line shows this many messages; ``--format json`` shows them all.
 MESSAGES_PER_LINE = 3
 
-#: ``--fail-level`` names and the lowest check level each one fails at.
-FAIL_LEVELS = {"warning": checks.WARNING, "error": checks.ERROR}
-
 EXIT_CODES_HELP = (
     "Exit codes: 0 healthy; 1 unhealthy (a check at or above the failing level, "
     "or with --url: HTTP 3xx/4xx/5xx, connection refused, timeout, DNS failure, "
     "bad response); 2 usage error only, never a health outcome."
 )
-
-
-def _fail_level(text: str) -> str:
-    value = text.strip().lower()
-    if value not in FAIL_LEVELS:
-        raise ValueError(f"fail level {text!r} is not one of: {', '.join(FAIL_LEVELS)}")
-    return value
 
 
 def _one_line(text: str) -> str:
@@ -82,10 +75,37 @@ def selectable_checks() -> tuple[list[str], set[str]]:
 
     A check is selected by the name the heartbeat reports or by its dotted path.
     """
-    resolved = heartbeat_engine.engine.configured()
+    resolved = heartbeat_engine.configured_checks()
     names = [check.name for check in resolved]
     accepted = set(names) | {alias for check in resolved for alias in check.aliases}
     return names, accepted
+
+
+@contextlib.contextmanager
+def _logs_off_stdout() -> Iterator[None]:
+    """Send log records that would go to stdout to stderr instead, for a while.
+
+    ``--format json`` promises one JSON document on stdout, whatever LOGGING
+    says: the heartbeat's own log lines must not land in between.
+    """
+    moved: list[logging.StreamHandler[Any]] = []
+    for name in ("dockerflow.checks.registry", "dockerflow.checks"):
+        logger: logging.Logger | None = logging.getLogger(name)
+        while logger is not None:
+            for handler in logger.handlers:
+                if (
+                    isinstance(handler, logging.StreamHandler)
+                    and handler.stream in (sys.stdout, sys.__stdout__)
+                    and handler not in moved
+                ):
+                    moved.append(handler)
+            logger = logger.parent if logger.propagate else None
+    streams = [handler.setStream(sys.stderr) for handler in moved]
+    try:
+        yield
+    finally:
+        for handler, stream in zip(moved, streams, strict=True):
+            handler.setStream(stream)
 
 
 class Command(BaseCommand):
@@ -125,7 +145,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--fail-level",
-            type=argparse_type(_fail_level),
+            type=argparse_type(parse_level_name),
             metavar="{warning,error}",
             help="the lowest level that makes the command fail "
             "(default: DOCKERFLOW_HEARTBEAT_FAIL_LEVEL, which defaults to error)",
@@ -209,22 +229,23 @@ class Command(BaseCommand):
             unknown = [name for name in names if name not in accepted]
             if unknown:
                 listed = ", ".join(shown) if shown else "none (DOCKERFLOW_CHECKS is empty)"
-                plural = "s" if len(unknown) > 1 else ""
-                self.usage_error(
-                    f"unknown check{plural} {', '.join(repr(n) for n in unknown)}; "
-                    f"the configured checks are: {listed}"
+                self.stderr.write(
+                    f"unhealthy: no configured check named {', '.join(repr(n) for n in unknown)}"
+                    f"; the configured checks are: {listed}"
                 )
+                return False
         level_name = fail_level or conf.HEARTBEAT_FAIL_LEVEL
-        if level_name not in FAIL_LEVELS:  # a bad setting: dockerflow.config.E002 says so
-            level_name = "error"
+        quiet_stdout = _logs_off_stdout() if output_format == "json" else contextlib.nullcontext()
         try:
-            # Never a cached result: an exec probe asks about this moment.
-            result = heartbeat_engine.run(
-                names=names,
-                timeout=None if timeout is None else parse_timeout(timeout),
-                fail_level=level_name,
-                use_cache=False,
-            )
+            with quiet_stdout:
+                # Never a cached result: an exec probe asks about this moment.
+                result = heartbeat_engine.run(
+                    names=names,
+                    timeout=None if timeout is None else parse_timeout(timeout),
+                    fail_level=level_name,
+                    use_cache=False,
+                    sender=heartbeat_view,
+                )
         except Exception as exc:
             # The engine reports failing checks itself; reaching here means it
             # could not run at all (broken configuration). Still a health
