@@ -124,48 +124,32 @@ def emit_count(name: str, instructions: float, target: float | None) -> None:
 
 
 def emit_baseline(
-    name: str, ours: float, baseline: float, baseline_name: str, target: float | None
+    name: str,
+    ours: float,
+    baseline: float,
+    baseline_name: str,
+    target: float | None,
+    *,
+    margin: float | None = None,
 ) -> None:
     """Print one result compared with something else than Mozilla's package.
 
-    Only printed under our package: under Mozilla's the name is skipped.
+    ``target`` is the largest ratio ours/baseline; ``margin`` instead the most
+    seconds ours may take above the baseline. Only printed under our package:
+    under Mozilla's the name is skipped.
     """
     if not is_ours():
         return
-    print(
-        json.dumps(
-            {
-                "name": name,
-                "ours": ours,
-                "baseline": baseline,
-                "baseline_name": baseline_name,
-                "target": target,
-            }
-        ),
-        flush=True,
-    )
-
-
-def emit_margin(name: str, ours: float, baseline: float, baseline_name: str, margin: float) -> None:
-    """Print one result whose target is at most ``margin`` seconds above a baseline.
-
-    Only printed under our package: under Mozilla's the name is skipped.
-    """
-    if not is_ours():
-        return
-    print(
-        json.dumps(
-            {
-                "name": name,
-                "ours": ours,
-                "baseline": baseline,
-                "baseline_name": baseline_name,
-                "target": None,
-                "margin": margin,
-            }
-        ),
-        flush=True,
-    )
+    line = {
+        "name": name,
+        "ours": ours,
+        "baseline": baseline,
+        "baseline_name": baseline_name,
+        "target": target,
+    }
+    if margin is not None:
+        line["margin"] = margin
+    print(json.dumps(line), flush=True)
 
 
 class FormatOnlyHandler(logging.Handler):
