@@ -44,9 +44,7 @@ DEFAULT_VERSION_CALLBACK = SETTINGS["DOCKERFLOW_VERSION_CALLBACK"].default
 Messages = list[checks.CheckMessage]
 
 
-def check_distribution(
-    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
-) -> Messages:
+def check_distribution(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> Messages:
     """Report Mozilla's ``dockerflow`` installed beside this package (E004)."""
     problem = install_problem()
     if problem is None:
