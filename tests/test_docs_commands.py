@@ -300,6 +300,7 @@ class Here:
         """The substitutions that output shows too, so they are undone to compare it."""
         return [
             ("127.0.0.1 port 8001", f"127.0.0.1 port {self.refused_port}"),
+            ('"127.0.0.1", port 8001', f'"127.0.0.1", port {self.refused_port}'),
             ("127.0.0.1:8001", f"127.0.0.1:{self.refused_port}"),
             ("127.0.0.1:8000", f"127.0.0.1:{port}"),
             ("/tmp/dockerflow-drain", str(self.drain_file)),

@@ -116,9 +116,10 @@ def test_migrations_on_postgres() -> None:
 
     url = service_url("POSTGRES_URL")
     with scratch_database(url) as scratch, database_alias("pgm", postgres_settings(scratch)):
-        [unmigrated] = adapt(MigrationsApplied(alias="pgm"))()
-        assert unmigrated.id == health.WARNING_UNAPPLIED_MIGRATION
-        assert unmigrated.level == django_checks.WARNING
+        unmigrated = adapt(MigrationsApplied(alias="pgm"))()
+        assert len(unmigrated) > 1  # one message per migration, as Mozilla's package
+        assert {m.id for m in unmigrated} == {health.WARNING_UNAPPLIED_MIGRATION}
+        assert {m.level for m in unmigrated} == {django_checks.WARNING}
         call_command("migrate", database="pgm", verbosity=0)
         assert adapt(MigrationsApplied(alias="pgm"))() == []
         MigrationRecorder(connections["pgm"]).record_unapplied("sessions", "0001_initial")
@@ -156,7 +157,8 @@ def test_failing_postgres_never_reveals_its_password(
     assert response.status_code == 500
     body = response.json()
     [message] = body["details"]["check_database_connected"]["messages"].values()
-    assert message == "Could not connect to database 'pgbad': OperationalError"
+    assert message.startswith("Could not connect to database 'pgbad' (OperationalError: ")
+    assert "Connection refused" in message  # the reason, for whoever may see details
     assert body["checks"]["check_leaking_dsn"] == "error"
     everything = response.content.decode() + caplog.text
     for record in caplog.records:
