@@ -934,6 +934,7 @@ def test_public_names() -> None:
     assert sorted(dflogging.__all__) == sorted(
         [
             "MAX_REQUEST_ID_LENGTH",
+            "REQUEST_ID_META_KEY",
             "JsonLogFormatter",
             "MozlogFormatter",
             "MozlogHandler",
