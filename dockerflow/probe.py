@@ -5,27 +5,24 @@ running server for ``URL`` and exits 0 when it answers 2xx, 1 otherwise (an
 HTTP 3xx, 4xx or 5xx, connection refused, a timeout, a DNS failure, a bad
 response). Only argparse's usage errors exit 2, the code Docker reserves.
 
-It imports neither Django nor the project, and not even :mod:`http.client`
-(whose ``email`` imports double the start-up time): it speaks the small part of
-HTTP/1.1 a probe needs over a plain socket. So it suits slim images without
-curl, and a HEALTHCHECK that runs every few seconds stays cheap.
+It speaks HTTP with :mod:`http.client` and reads its command line with
+:mod:`argparse`, and imports neither Django nor the project, so it suits slim
+images without curl.
 
 ``manage.py dockerflow_heartbeat --url`` uses :func:`probe_url` from here.
 """
 
 from __future__ import annotations
 
-import _thread
+import argparse
+import http.client
 import os
 import socket
 import sys
+import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-
-# typing.TYPE_CHECKING without importing typing (mypy knows the name).
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import argparse
 
 __all__ = [
     "DEFAULT_PATH",
@@ -34,8 +31,10 @@ __all__ = [
     "EXIT_UNHEALTHY",
     "MAX_BODY",
     "MAX_TIMEOUT",
+    "USER_AGENT",
     "ProbeResult",
     "ProbeTarget",
+    "argparse_type",
     "default_url",
     "main",
     "parse_timeout",
@@ -44,7 +43,9 @@ __all__ = [
     "validate_url",
 ]
 
+#: The exit code of a healthy probe: the server answered 2xx.
 EXIT_HEALTHY = 0
+#: The exit code of every other outcome (never 2, which Docker reserves).
 EXIT_UNHEALTHY = 1
 
 #: Seconds the whole probe may take, name resolution included. Above the
@@ -58,18 +59,8 @@ MAX_TIMEOUT = 3600.0
 DEFAULT_PATH = "/__lbheartbeat__"
 #: At most this many body bytes are read; the rest of the response is dropped.
 MAX_BODY = 64 * 1024
-#: At most this many bytes of status line and headers are accepted.
-MAX_HEADER_BYTES = 64 * 1024
-#: At most this many interim (1xx) responses are skipped before the real one.
-MAX_INTERIM_RESPONSES = 8
-
+#: The ``User-Agent`` header of every probe request.
 USER_AGENT = "dockerflow-probe"
-
-_CRLF = b"\r\n"
-
-
-class _BadResponse(Exception):
-    """The server answered something that is not a usable HTTP response."""
 
 
 class ProbeResult:
@@ -79,20 +70,6 @@ class ProbeResult:
     (refused, timed out, unresolvable, not HTTP). ``reason`` explains the
     verdict in words; ``body`` holds at most :data:`MAX_BODY` bytes.
     """
-
-    # A plain class, not a dataclass: importing dataclasses (and inspect)
-    # would add a third to the probe's start-up time.
-    __slots__ = (
-        "body",
-        "duration",
-        "headers",
-        "healthy",
-        "reason",
-        "status",
-        "status_text",
-        "truncated",
-        "url",
-    )
 
     def __init__(
         self,
@@ -152,14 +129,8 @@ class ProbeResult:
 # --- Input validation (each raises ValueError with a message for the user) ---
 
 
-def _has_unsafe_chars(text: str) -> bool:
-    return any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in text)
-
-
 class ProbeTarget:
-    """The parts of a probe URL: scheme, host, port, ``Host`` header and request target."""
-
-    __slots__ = ("host", "netloc", "port", "scheme", "target")
+    """The parts of a probe URL: scheme, host, port, netloc and request target."""
 
     def __init__(self, scheme: str, host: str, port: int, netloc: str, target: str) -> None:
         self.scheme = scheme
@@ -176,37 +147,33 @@ _IPV6_CHARS = frozenset("0123456789abcdefABCDEF:.")
 def validate_url(url: str) -> ProbeTarget:
     """Check that ``url`` is an absolute http(s) URL a probe can use; return its parts.
 
-    Parsed by hand rather than with :func:`urllib.parse.urlsplit`, whose
-    imports (``re``, ``ipaddress``) would cost more start-up time than the
-    whole HTTP exchange; the rules are strict instead of forgiving.
+    Stricter than :func:`urllib.parse.urlsplit`, which splits it: no
+    credentials, a host made of letters, digits, ``.``, ``-`` and ``_`` (or a
+    bracketed IPv6 address), a port from 1 to 65535.
     """
     if not url:
         raise ValueError("the URL is empty")
-    if _has_unsafe_chars(url):
+    if any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in url):
         # Spaces and control characters would end up in the request line
         # (request smuggling); non-ASCII must be percent-encoded first.
         raise ValueError(
             f"URL {url!r} contains spaces, control or non-ASCII characters; percent-encode them"
         )
-    scheme, sep, rest = url.partition("://")
+    scheme, separator, _ = url.partition("://")
     scheme = scheme.lower()
-    if not sep or scheme not in ("http", "https"):
-        shown = scheme if sep else "none"
+    if not separator or scheme not in ("http", "https"):
+        shown = scheme if separator else "none"
         raise ValueError(f"URL {url!r} has scheme {shown!r}; only http and https are supported")
-    end = len(rest)
-    for stop in "/?#":
-        index = rest.find(stop)
-        if 0 <= index < end:
-            end = index
-    netloc, remainder = rest[:end], rest[end:]
-    target = remainder.partition("#")[0]
-    if not target.startswith("/"):
-        target = "/" + target  # "http://host" and "http://host?q"
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # an unbalanced "[" or "]"
+        raise ValueError(f"URL {url!r} has an invalid IPv6 address") from None
+    netloc = parts.netloc
     if "@" in netloc:
         raise ValueError(f"URL {url!r} carries credentials; they are not supported")
     if netloc.startswith("["):
-        address, bracket, port_text = netloc[1:].partition("]")
-        if not bracket or not address or not set(address) <= _IPV6_CHARS or ":" not in address:
+        address, _, port_text = netloc[1:].partition("]")
+        if not address or not set(address) <= _IPV6_CHARS or ":" not in address:
             raise ValueError(f"URL {url!r} has an invalid IPv6 address")
         host = address
         if port_text and not port_text.startswith(":"):
@@ -218,13 +185,15 @@ def validate_url(url: str) -> ProbeTarget:
             raise ValueError(f"URL {url!r} has an invalid host {host!r}")
     if not host:
         raise ValueError(f"URL {url!r} has no host")
-    default_port = 443 if scheme == "https" else 80
     if port_text == "":
-        port = default_port
+        port = 443 if scheme == "https" else 80
     elif port_text.isdigit() and len(port_text) <= 5 and 0 < int(port_text) < 65536:
         port = int(port_text)
     else:
         raise ValueError(f"URL {url!r} has an invalid port {port_text!r}")
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
     return ProbeTarget(scheme, host, port, netloc, target)
 
 
@@ -262,235 +231,102 @@ def default_url(environ: Mapping[str, str] | None = None) -> str:
 # --- The HTTP exchange ---------------------------------------------------------
 
 
-class _Progress:
-    """What the worker thread is doing, so a timeout can say where it stuck."""
+class _Answer:
+    """The server's response, read within the limits of a probe."""
 
-    def __init__(self) -> None:
-        self.phase = "starting"
-
-
-class _Reader:
-    """Buffered reads from a socket, every read bounded by the probe's deadline."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self.sock = sock
-        self.deadline = deadline
-        self.buffer = b""
-        self.closed = False
-
-    def _fill(self) -> bool:
-        """Read more bytes into the buffer; False at end of stream."""
-        if self.closed:
-            return False
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        self.sock.settimeout(remaining)
-        chunk = self.sock.recv(16384)
-        if not chunk:
-            self.closed = True
-            return False
-        self.buffer += chunk
-        return True
-
-    def read_until(self, marker: bytes, limit: int, what: str) -> bytes:
-        """Everything up to and including ``marker``, at most ``limit`` bytes."""
-        while True:
-            index = self.buffer.find(marker)
-            if index >= 0:
-                end = index + len(marker)
-                data, self.buffer = self.buffer[:end], self.buffer[end:]
-                return data
-            if len(self.buffer) > limit:
-                raise _BadResponse(f"{what} longer than {limit} bytes")
-            if not self._fill():
-                raise _BadResponse(f"connection closed in the middle of the {what}")
-
-    def read(self, size: int) -> tuple[bytes, bool]:
-        """Up to ``size`` bytes; the flag says whether the stream ended early."""
-        while len(self.buffer) < size:
-            if not self._fill():
-                break
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
-        return data, len(data) < size
-
-    def read_to_end(self, limit: int) -> tuple[bytes, bool]:
-        """Read until the server closes, at most ``limit`` bytes; flag: truncated."""
-        while len(self.buffer) <= limit and self._fill():
-            pass
-        truncated = len(self.buffer) > limit
-        return self.buffer[:limit], truncated
-
-
-class _Response:
-    def __init__(self, status: int, status_text: str, headers: dict[str, str]) -> None:
+    def __init__(
+        self, status: int, status_text: str, headers: dict[str, str], body: bytes, truncated: bool
+    ) -> None:
         self.status = status
         self.status_text = status_text
         self.headers = headers
-        self.body = b""
-        self.truncated = False
+        self.body = body
+        self.truncated = truncated
 
 
-def _parse_head(head: bytes) -> _Response:
-    lines = head[: -len(_CRLF * 2)].split(_CRLF)
-    status_line = lines[0].decode("latin-1")
-    version, _, rest = status_line.partition(" ")
-    code, _, text = rest.partition(" ")
-    if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
-        raise _BadResponse(f"status line {status_line[:100]!r} is not HTTP/1.x")
-    status = int(code)
-    if not 100 <= status <= 599:
-        raise _BadResponse(f"status code {status} is out of range")
-    headers: dict[str, str] = {}
-    for raw in lines[1:]:
-        name, sep, value = raw.decode("latin-1").partition(":")
-        if not sep or not name or name != name.strip():
-            raise _BadResponse(f"malformed header line {raw[:100]!r}")
-        key = name.lower()
-        value = value.strip()
-        # Repeated headers: keep them all, as HTTP folds them with commas.
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return _Response(status, text.strip(), headers)
+class _Exchange:
+    """One GET in a thread of its own; ``phase`` says how far it got."""
 
+    def __init__(self, target: ProbeTarget, host_header: str | None, timeout: float) -> None:
+        self.target = target
+        self.host_header = host_header
+        self.timeout = timeout
+        self.phase = "starting"
+        self.outcome: _Answer | Exception | None = None
 
-def _read_chunked(reader: _Reader, limit: int) -> tuple[bytes, bool]:
-    body = b""
-    while True:
-        size_line = reader.read_until(_CRLF, 1024, "chunk size line")
-        size_text = size_line.split(b";", 1)[0].strip()
+    def run(self) -> None:
         try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise _BadResponse(f"bad chunk size {size_text[:20]!r}") from None
-        if size < 0:
-            raise _BadResponse("negative chunk size")
-        if size == 0:
-            return body, False
-        wanted = min(size, limit - len(body))
-        data, ended = reader.read(wanted)
-        body += data
-        if ended:
-            raise _BadResponse("connection closed in the middle of a chunk")
-        if wanted < size:
-            return body, True  # over the limit: stop reading, the rest is dropped
-        reader.read_until(_CRLF, 2, "chunk end")
+            self.outcome = self._get()
+        except Exception as exc:  # reported by the caller, never raised in the thread
+            self.outcome = exc
 
-
-def _read_body(reader: _Reader, response: _Response) -> None:
-    if response.status in (204, 304):
-        return
-    if "chunked" in response.headers.get("transfer-encoding", "").lower():
-        response.body, response.truncated = _read_chunked(reader, MAX_BODY)
-        return
-    length_text = response.headers.get("content-length")
-    if length_text is not None:
-        if not length_text.isdigit():
-            raise _BadResponse(f"bad Content-Length {length_text[:40]!r}")
-        length = int(length_text)
-        data, ended = reader.read(min(length, MAX_BODY))
-        if ended:
-            raise _BadResponse(f"connection closed after {len(data)} of {length} body bytes")
-        response.body, response.truncated = data, length > MAX_BODY
-        return
-    response.body, response.truncated = reader.read_to_end(MAX_BODY)
-
-
-def _connect(parts: ProbeTarget, deadline: float, progress: _Progress) -> socket.socket:
-    host, port = parts.host, parts.port
-    progress.phase = f"resolving {host}"
-    # Bytes, not str: a str host would import the idna codec (the URL is ASCII).
-    addresses = socket.getaddrinfo(host.encode("ascii"), port, type=socket.SOCK_STREAM)
-    last_error: OSError | None = None
-    for family, kind, proto, _name, address in addresses:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        progress.phase = f"connecting to {host} port {port}"
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.settimeout(remaining)
-            sock.connect(address)
-        except OSError as exc:
-            sock.close()
-            if isinstance(exc, TimeoutError):
-                raise
-            last_error = exc
-            continue
-        if parts.scheme == "https":
-            import ssl  # only https probes pay for it
-
-            progress.phase = f"TLS handshake with {host}"
-            context = ssl.create_default_context()
-            try:
-                return context.wrap_socket(sock, server_hostname=host)
-            except BaseException:
-                sock.close()
-                raise
-        return sock
-    assert last_error is not None  # getaddrinfo never returns an empty list
-    raise last_error
-
-
-def _exchange(
-    parts: ProbeTarget, host_header: str | None, deadline: float, progress: _Progress
-) -> _Response:
-    sock = _connect(parts, deadline, progress)
-    try:
-        request = (
-            f"GET {parts.target} HTTP/1.1\r\n"
-            f"Host: {host_header or parts.netloc}\r\n"
-            f"User-Agent: {USER_AGENT}\r\n"
-            "Accept: */*\r\n"
-            "Connection: close\r\n\r\n"
-        ).encode("ascii")
-        progress.phase = "sending the request"
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        sock.sendall(request)
-        reader = _Reader(sock, deadline)
-        progress.phase = "waiting for the response"
-        for _ in range(MAX_INTERIM_RESPONSES + 1):
-            head = reader.read_until(_CRLF * 2, MAX_HEADER_BYTES, "response head")
-            response = _parse_head(head)
-            if response.status == 101:
-                raise _BadResponse("the server switched protocols (101)")
-            if response.status >= 200:
-                break
+    def _get(self) -> _Answer:
+        target = self.target
+        connection: http.client.HTTPConnection
+        if target.scheme == "https":
+            connection = http.client.HTTPSConnection(target.host, target.port, timeout=self.timeout)
         else:
-            raise _BadResponse(f"more than {MAX_INTERIM_RESPONSES} interim responses")
-        progress.phase = "reading the response body"
-        _read_body(reader, response)
-        return response
-    finally:
-        sock.close()
+            connection = http.client.HTTPConnection(target.host, target.port, timeout=self.timeout)
+        try:
+            self.phase = f"resolving {target.host} and connecting to port {target.port}"
+            if target.scheme == "https":
+                self.phase += ", then the TLS handshake"
+            connection.connect()
+            self.phase = "sending the request"
+            headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Connection": "close"}
+            if self.host_header is not None:
+                headers["Host"] = self.host_header
+            connection.request("GET", target.target, headers=headers)
+            self.phase = "waiting for the response"
+            response = connection.getresponse()
+            self.phase = "reading the response body"
+            body = response.read(MAX_BODY + 1)
+            truncated = len(body) > MAX_BODY
+            if not truncated:
+                # Reading on raises IncompleteRead when the server closed the
+                # connection before the end of the body it announced.
+                response.read()
+            folded: dict[str, str] = {}
+            for name, value in response.getheaders():
+                key = name.lower()
+                # Repeated headers: keep them all, as HTTP folds them with commas.
+                folded[key] = f"{folded[key]}, {value}" if key in folded else value
+            return _Answer(response.status, response.reason, folded, body[:MAX_BODY], truncated)
+        finally:
+            connection.close()
 
 
-def _describe_error(
-    exc: BaseException, parts: ProbeTarget, timeout: float, progress: _Progress
-) -> str:
-    where = f"{parts.host} port {parts.port}"
+def _describe_error(exc: Exception, exchange: _Exchange) -> str:
+    target = exchange.target
+    where = f"{target.host} port {target.port}"
     if isinstance(exc, TimeoutError):
-        return f"timed out after {timeout:g} s while {progress.phase}"
+        return f"timed out after {exchange.timeout:g} s while {exchange.phase}"
     if isinstance(exc, socket.gaierror):
-        return f"cannot resolve host {parts.host!r}: {exc.strerror or exc}"
+        return f"cannot resolve host {target.host!r}: {exc.strerror or exc}"
     if isinstance(exc, ConnectionRefusedError):
         return f"connection refused by {where}"
-    if isinstance(exc, _BadResponse):
-        return f"bad response: {exc}"
+    if isinstance(exc, http.client.IncompleteRead):
+        return f"bad response: the body is cut short or malformed ({exc!r})"
+    if isinstance(exc, (http.client.HTTPException, ValueError)):
+        # Not HTTP, a header line too long, too many headers, no answer at
+        # all, a chunk size http.client cannot use. The repr() keeps a hostile
+        # status line on one line, escaped.
+        return f"bad response: {exc!r}"
     if isinstance(exc, ConnectionError):
-        return f"connection to {where} failed while {progress.phase}: {exc.strerror or exc}"
+        return f"connection to {where} failed while {exchange.phase}: {exc.strerror or exc}"
     if isinstance(exc, OSError):
         # ssl.SSLError and friends are OSErrors too.
-        return f"{type(exc).__name__} while {progress.phase}: {exc.strerror or exc}"
-    return f"unexpected {type(exc).__name__} while {progress.phase}: {exc}"
+        return f"{type(exc).__name__} while {exchange.phase}: {exc.strerror or exc}"
+    return f"unexpected {type(exc).__name__} while {exchange.phase}: {exc}"
 
 
-def _verdict(url: str, response: _Response, duration: float) -> ProbeResult:
+def _verdict(url: str, answer: _Answer, duration: float) -> ProbeResult:
     elapsed = f"in {duration * 1000:.1f} ms"
-    line = f"HTTP {response.status} {response.status_text}".rstrip()
-    if 200 <= response.status < 300:
+    line = f"HTTP {answer.status} {answer.status_text}".rstrip()
+    if 200 <= answer.status < 300:
         healthy, reason = True, f"{line} from {url} {elapsed}"
-    elif 300 <= response.status < 400:
-        location = response.headers.get("location", "")
+    elif 300 <= answer.status < 400:
+        location = answer.headers.get("location", "")
         target = f" to {location!r}" if location else ""
         healthy = False
         reason = (
@@ -503,12 +339,12 @@ def _verdict(url: str, response: _Response, duration: float) -> ProbeResult:
         url=url,
         healthy=healthy,
         reason=reason,
-        status=response.status,
-        status_text=response.status_text,
-        body=response.body,
-        truncated=response.truncated,
+        status=answer.status,
+        status_text=answer.status_text,
+        body=answer.body,
+        truncated=answer.truncated,
         duration=duration,
-        headers=response.headers,
+        headers=answer.headers,
     )
 
 
@@ -522,54 +358,42 @@ def probe_url(
     unhealthy. Invalid arguments raise ValueError; every network outcome is a
     :class:`ProbeResult`, never an exception.
     """
-    parts = validate_url(url)
+    target = validate_url(url)
     if host is not None:
         validate_host(host)
     if not 0 < timeout <= MAX_TIMEOUT:
         raise ValueError(f"timeout {timeout!r} must be above 0 and at most {MAX_TIMEOUT:g}")
-    start = time.monotonic()
-    deadline = start + timeout
-    progress = _Progress()
-    outcome: list[_Response | BaseException] = []
-    done = _thread.allocate_lock()
-    done.acquire()
-
-    def work() -> None:
-        try:
-            outcome.append(_exchange(parts, host, deadline, progress))
-        except BaseException as exc:  # reported to the caller, never raised in the thread
-            outcome.append(exc)
-        finally:
-            done.release()
-
+    exchange = _Exchange(target, host, timeout)
     # Name resolution has no timeout of its own, so the exchange runs in a
-    # thread and the deadline is enforced here: a hung resolver cannot hold the
-    # probe (or the container's HEALTHCHECK) past its timeout. A bare _thread
-    # thread is never joined at exit, and _thread costs nothing to import.
-    _thread.start_new_thread(work, ())
-    done.acquire(timeout=timeout)
+    # thread and the deadline is kept here: a hung resolver cannot hold the
+    # probe (or the container's HEALTHCHECK) past its timeout. A daemon
+    # thread left behind does not keep the process alive.
+    worker = threading.Thread(target=exchange.run, name="dockerflow-probe", daemon=True)
+    start = time.monotonic()
+    worker.start()
+    worker.join(timeout)
     duration = time.monotonic() - start
-    if not outcome:
+    outcome = exchange.outcome
+    if outcome is None:
         return ProbeResult(
             url=url,
             healthy=False,
-            reason=f"timed out after {timeout:g} s while {progress.phase} ({url})",
+            reason=f"timed out after {timeout:g} s while {exchange.phase} ({url})",
             duration=duration,
         )
-    result = outcome[0]
-    if isinstance(result, _Response):
-        return _verdict(url, result, duration)
+    if isinstance(outcome, _Answer):
+        return _verdict(url, outcome, duration)
     return ProbeResult(
         url=url,
         healthy=False,
-        reason=f"{_describe_error(result, parts, timeout, progress)} ({url})",
+        reason=f"{_describe_error(outcome, exchange)} ({url})",
         duration=duration,
     )
 
 
 # --- Command line --------------------------------------------------------------
 
-EXIT_CODES_HELP = """\
+_EXIT_CODES_HELP = """\
 exit codes:
   0  healthy: the server answered 2xx
   1  unhealthy: HTTP 3xx (redirects are not followed), 4xx or 5xx, connection
@@ -586,8 +410,6 @@ def argparse_type(check: Callable[[str], object]) -> Callable[[str], str]:
     """
 
     def convert(text: str) -> str:
-        import argparse
-
         try:
             check(text)
         except ValueError as exc:
@@ -597,16 +419,14 @@ def argparse_type(check: Callable[[str], object]) -> Callable[[str], str]:
     return convert
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    import argparse
-
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dockerflow.probe",
         description=(
             "Probe a Dockerflow endpoint over HTTP, for container HEALTHCHECKs. "
             "Imports neither Django nor the project."
         ),
-        epilog=EXIT_CODES_HELP,
+        epilog=_EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -631,62 +451,17 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quick_parse(argv: Sequence[str]) -> tuple[str | None, str, str | None] | None:
-    """Parse the common, valid command lines without importing argparse.
-
-    argparse (and the ``re`` it imports) costs more start-up time than the
-    whole probe. Anything this does not recognise as plainly valid (``--help``,
-    abbreviations, ``--``, a bad value) returns None, and the full argparse
-    parser handles the command line instead, with its usage errors (exit 2).
-    """
-    url: str | None = None
-    timeout = str(DEFAULT_TIMEOUT)
-    host: str | None = None
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        name, equals, value = arg.partition("=")
-        if name in ("--timeout", "--host"):
-            if not equals:
-                if not args or args[0].startswith("-"):
-                    return None
-                value = args.pop(0)
-            # Validate every occurrence, as argparse does, not only the last.
-            check = parse_timeout if name == "--timeout" else validate_host
-            try:
-                check(value)
-            except ValueError:
-                return None
-            if name == "--timeout":
-                timeout = value
-            else:
-                host = value
-        elif arg.startswith("-") or url is not None:
-            return None
-        else:
-            try:
-                validate_url(arg)
-            except ValueError:
-                return None
-            url = arg
-    return url, timeout, host
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the probe from the command line; return the exit code."""
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    parsed = _quick_parse(arguments)
-    if parsed is None:
-        parser = _build_parser()
-        namespace = parser.parse_args(arguments)
-        parsed = (namespace.url, namespace.timeout, namespace.host)
-    url, timeout, host = parsed
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    url = arguments.url
     if url is None:
         try:
             url = default_url()
         except ValueError as exc:
-            _build_parser().error(str(exc))
-    result = probe_url(url, timeout=parse_timeout(timeout), host=host)
+            parser.error(str(exc))
+    result = probe_url(url, timeout=parse_timeout(arguments.timeout), host=arguments.host)
     stream = sys.stdout if result.healthy else sys.stderr
     stream.write(result.report() + "\n")
     stream.flush()
