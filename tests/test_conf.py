@@ -53,6 +53,7 @@ EXAMPLES: dict[str, Example] = {
         3, 3.0, (-0.5, math.nan, math.inf, True, "0", "", None)
     ),
     "DOCKERFLOW_HEARTBEAT_SHOW_DETAILS": Example(True, True, NOT_BOOL),
+    "DOCKERFLOW_METRICS_SHOW_CHECKS": Example(True, True, NOT_BOOL),
     "DOCKERFLOW_HEARTBEAT_FAIL_LEVEL": Example("WARNING", "warning", NOT_LEVEL),
     "DOCKERFLOW_UNAPPLIED_MIGRATIONS_LEVEL": Example("Error", "error", NOT_LEVEL),
     "DOCKERFLOW_REQUEST_ID_HEADER_NAME": Example(

@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core import checks
 from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
 
 __all__ = [
     "DEFAULT_CHECKS",
@@ -35,6 +36,7 @@ __all__ = [
     "Setting",
     "conf",
     "parse_level_name",
+    "version_callback",
 ]
 
 DEFAULT_CHECKS = (
@@ -187,6 +189,7 @@ SETTINGS: dict[str, Setting] = {
             _number(0, inclusive=True),
         ),
         Setting("DOCKERFLOW_HEARTBEAT_SHOW_DETAILS", False, "True or False", _bool),
+        Setting("DOCKERFLOW_METRICS_SHOW_CHECKS", False, "True or False", _bool),
         Setting(
             "DOCKERFLOW_HEARTBEAT_FAIL_LEVEL", "error", "'warning' or 'error'", parse_level_name
         ),
@@ -264,6 +267,12 @@ class Conf:
         return value
 
     @property
+    def METRICS_SHOW_CHECKS(self) -> bool:
+        """Per-check families in the heartbeat's OpenMetrics answer even without details."""
+        value: bool = _value("DOCKERFLOW_METRICS_SHOW_CHECKS")
+        return value
+
+    @property
     def HEARTBEAT_TIMEOUT(self) -> float:
         """Seconds the whole heartbeat run may take."""
         value: float = _value("DOCKERFLOW_HEARTBEAT_TIMEOUT")
@@ -332,3 +341,15 @@ class Conf:
 
 #: The :class:`Conf` instance the package reads its settings through.
 conf = Conf()
+
+
+def version_callback() -> Callable[..., Any]:
+    """``DOCKERFLOW_VERSION_CALLBACK`` as a callable (a dotted path is imported).
+
+    ``/__version__`` and the metrics' ``dockerflow_version_info`` call it with
+    ``BASE_DIR``.
+    """
+    callback = conf.VERSION_CALLBACK
+    if isinstance(callback, str):
+        return import_string(callback)  # type: ignore[no-any-return]
+    return callback

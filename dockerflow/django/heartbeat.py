@@ -14,6 +14,8 @@
   from every message; each remaining message is logged once per run on
   ``dockerflow.checks.registry`` (``<id>: <text>``, as Mozilla's package does),
   and ``heartbeat_passed`` or ``heartbeat_failed`` is sent once per run.
+- The last result of a run of every configured check, and counts of such
+  runs, are kept for the metrics (:func:`last_result`, :func:`run_counts`).
 
 All of that is one coroutine, :meth:`Engine.fly`. :func:`arun` awaits it on the
 caller's event loop (so async checks share the server's loop); :func:`run`,
@@ -31,8 +33,8 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -54,12 +56,15 @@ __all__ = [
     "CheckResult",
     "Engine",
     "HeartbeatResult",
+    "RunCounts",
     "arun",
     "configured_checks",
     "engine",
+    "last_result",
     "level_to_text",
     "reset",
     "run",
+    "run_counts",
 ]
 
 #: Where the heartbeat logs what went wrong with the engine or a receiver.
@@ -163,6 +168,49 @@ class HeartbeatResult:
             body["checks"] = {c.name: c.status for c in self.checks}
             body["details"] = {c.name: c.detail() for c in self.checks if c.level > 0}
         return body
+
+
+def _added(
+    counts: Mapping[str, int], result: HeartbeatResult, hit: Callable[[CheckResult], bool]
+) -> dict[str, int]:
+    # Every check that ran gets an entry, 0 included: a counter that appears
+    # only at its first failure hides that failure from rate() and increase().
+    added = dict(counts)
+    for check in result.checks:
+        added[check.name] = added.get(check.name, 0) + int(hit(check))
+    return added
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """How many runs of every configured check this process has made, and how they ended.
+
+    Counted once per run, where the run lands: probes that shared a run or got a
+    cached result add nothing. Runs of a subset of the checks (``names=``) are
+    not counted. A check fails when it reaches the run's failing level.
+    """
+
+    runs: int = 0
+    #: Runs that reached the failing level.
+    failures: int = 0
+    #: Runs of each check, by name.
+    check_runs: Mapping[str, int] = field(default_factory=dict)
+    #: Runs of each check at or above the failing level, by name.
+    check_failures: Mapping[str, int] = field(default_factory=dict)
+    #: Runs of each check that missed the timeout, by name.
+    check_timeouts: Mapping[str, int] = field(default_factory=dict)
+
+    def add(self, result: HeartbeatResult) -> RunCounts:
+        """These counts with one more run, ``result``."""
+        return RunCounts(
+            runs=self.runs + 1,
+            failures=self.failures + int(result.failed),
+            check_runs=_added(self.check_runs, result, lambda c: True),
+            check_failures=_added(
+                self.check_failures, result, lambda c: c.level >= result.fail_level
+            ),
+            check_timeouts=_added(self.check_timeouts, result, lambda c: c.timed_out),
+        )
 
 
 # --- The thread pool ----------------------------------------------------------------
@@ -365,6 +413,8 @@ class _Plan:
     fail_level: int
     cache_seconds: float
     silenced: frozenset[str]
+    #: Whether the plan runs every configured check (no ``names``).
+    whole: bool = True
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -411,6 +461,10 @@ class Engine:
         #: Tasks nobody awaits (a leader's run, async checks cancelled at the
         #: timeout), kept referenced until they are done.
         self._pending: set[asyncio.Future[Any]] = set()
+        #: The last run of every configured check, and the counts of such runs
+        #: (each replaced whole under the lock, so readers need none).
+        self.last_result: HeartbeatResult | None = None
+        self.counts = RunCounts()
 
     # -- configuration ------------------------------------------------------------
 
@@ -446,6 +500,7 @@ class Engine:
             silenced=frozenset(
                 s for s in getattr(settings, "SILENCED_SYSTEM_CHECKS", None) or () if type(s) is str
             ),
+            whole=names is None,
         )
 
     def reset(self) -> None:
@@ -574,6 +629,9 @@ class Engine:
                 del self._flights[plan.key]
             if plan.cache_seconds > 0:
                 self._cache = (plan.key, time.monotonic() + plan.cache_seconds, result)
+            if plan.whole:
+                self.last_result = result
+                self.counts = self.counts.add(result)
         flight.set_result(result)
         return result
 
@@ -743,6 +801,20 @@ async def arun(
 ) -> HeartbeatResult:
     """:func:`run` for async callers: async checks run on the caller's event loop."""
     return await engine.arun(names, timeout, fail_level, use_cache, sender)
+
+
+def last_result() -> HeartbeatResult | None:
+    """The result of the last run of every configured check in this process, or None.
+
+    A cached answer is the result it reuses; a run of a subset of the checks
+    (``names=``) does not count. Runs no check; the metrics collector reads it.
+    """
+    return engine.last_result
+
+
+def run_counts() -> RunCounts:
+    """How many runs of every configured check this process has made (:class:`RunCounts`)."""
+    return engine.counts
 
 
 def configured_checks() -> list[ResolvedCheck]:

@@ -17,12 +17,13 @@ from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.utils.module_loading import import_string
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from ..version import VersionFileError
 from . import heartbeat as heartbeat_engine
-from .conf import conf
+from . import metrics
+from .conf import conf, version_callback
 from .drain import DRAINING_BODY, draining, mark_drained
 
 __all__ = [
@@ -35,10 +36,12 @@ __all__ = [
     "heartbeat",
     "heartbeat_response",
     "lbheartbeat",
+    "openmetrics_response",
     "probe",
     "raise_error",
     "show_details",
     "version",
+    "wants_openmetrics",
 ]
 
 logger = logging.getLogger("dockerflow.django")
@@ -126,18 +129,11 @@ def probe(view: Any = None, *, drain: bool = False) -> Any:
     return login_not_required(csrf_exempt(wrapper))
 
 
-def _version_callback() -> Callable[..., Any]:
-    callback = conf.VERSION_CALLBACK
-    if isinstance(callback, str):
-        return import_string(callback)  # type: ignore[no-any-return]
-    return callback
-
-
 @probe
 def version(request: HttpRequest) -> HttpResponse:
     """Serve ``version.json`` as JSON: 404 when missing, 500 when malformed."""
     try:
-        version_json = _version_callback()(getattr(settings, "BASE_DIR", None))
+        version_json = version_callback()(getattr(settings, "BASE_DIR", None))
     except VersionFileError as exc:
         logger.error("Cannot serve /__version__: %s", exc)
         return _json({"error": f"version.json {exc.problem}"}, status=500)
@@ -166,6 +162,55 @@ def heartbeat_response(result: heartbeat_engine.HeartbeatResult) -> HttpResponse
     return _json(result.payload(details=show_details()), status=status)
 
 
+#: What a heartbeat answers, as Accept names them. OpenMetrics 0.0.1 clients
+#: (Prometheus before 2.33) get 1.0.0, which their parser reads the same way.
+_JSON = "application/json"
+_OPENMETRICS = (
+    "application/openmetrics-text; version=1.0.0",
+    "application/openmetrics-text; version=0.0.1",
+)
+
+
+def wants_openmetrics(request: HttpRequest) -> bool:
+    """Whether a heartbeat request asks for OpenMetrics rather than JSON.
+
+    ``?format=openmetrics`` or ``?format=json`` decides; without it, the
+    ``Accept`` header does: OpenMetrics when the client prefers it to JSON (as
+    Prometheus does). Anything else, no ``Accept`` or ``*/*`` included, gets JSON.
+    """
+    if request.META.get("QUERY_STRING"):
+        chosen = request.GET.get("format")
+        if chosen is not None:
+            return chosen == "openmetrics"
+    # Most probes send no OpenMetrics in Accept: skip parsing the header for them.
+    if "openmetrics" not in request.META.get("HTTP_ACCEPT", "").lower():
+        return False
+    return request.get_preferred_type([_JSON, *_OPENMETRICS]) in _OPENMETRICS
+
+
+def openmetrics_response(result: heartbeat_engine.HeartbeatResult) -> HttpResponse:
+    """The OpenMetrics response for a heartbeat result: always 200.
+
+    A scrape that fails is not a metric: a failed heartbeat is in the values.
+    The per-check families are there when details are shown (``DEBUG``,
+    ``DOCKERFLOW_HEARTBEAT_SHOW_DETAILS``) or ``DOCKERFLOW_METRICS_SHOW_CHECKS``
+    is on.
+    """
+    per_check = conf.METRICS_SHOW_CHECKS or show_details()
+    body = metrics.render_openmetrics(metrics.families(result, per_check=per_check))
+    return HttpResponse(body, content_type=metrics.OPENMETRICS_CONTENT_TYPE)
+
+
+def _answer(request: HttpRequest, result: heartbeat_engine.HeartbeatResult) -> HttpResponse:
+    if wants_openmetrics(request):
+        response = openmetrics_response(result)
+    else:
+        response = heartbeat_response(result)
+    # The answer depends on Accept: no cache may give one client's answer to another.
+    patch_vary_headers(response, ["Accept"])
+    return response
+
+
 def _engine_failed() -> HttpResponse:
     # The engine never raises by design; if it does, still answer JSON, never an HTML page.
     logger.exception("The heartbeat engine failed")
@@ -176,13 +221,14 @@ def _engine_failed() -> HttpResponse:
 def heartbeat(request: HttpRequest) -> HttpResponse:
     """Run the configured checks; 200 when healthy, the failure status otherwise.
 
+    A scrape (:func:`wants_openmetrics`) gets the same run as OpenMetrics, always 200.
     The engine sends ``heartbeat_passed``/``heartbeat_failed`` once per run.
     """
     try:
         result = heartbeat_engine.run(sender=heartbeat)
     except Exception:
         return _engine_failed()
-    return heartbeat_response(result)
+    return _answer(request, result)
 
 
 @probe(drain=True)
@@ -195,7 +241,7 @@ async def aheartbeat(request: HttpRequest) -> HttpResponse:
         result = await heartbeat_engine.arun(sender=heartbeat)
     except Exception:
         return _engine_failed()
-    return heartbeat_response(result)
+    return _answer(request, result)
 
 
 #: The request header that carries ``DOCKERFLOW_ERROR_ENDPOINT_TOKEN``.

@@ -147,3 +147,9 @@ DOCKERFLOW_SUMMARY_LOG_PROBES = env_bool("DOCKERFLOW_SUMMARY_LOG_PROBES", False)
 DOCKERFLOW_ERROR_ENDPOINT = env_bool("DOCKERFLOW_ERROR_ENDPOINT", False)
 DOCKERFLOW_ERROR_ENDPOINT_TOKEN = os.environ.get("DOCKERFLOW_ERROR_ENDPOINT_TOKEN") or None
 DOCKERFLOW_HEARTBEAT_SHOW_DETAILS = env_bool("DOCKERFLOW_HEARTBEAT_SHOW_DETAILS", False)
+# Reuse a heartbeat result this many seconds (0: every probe runs the checks).
+DOCKERFLOW_HEARTBEAT_CACHE_SECONDS = float(
+    os.environ.get("DOCKERFLOW_HEARTBEAT_CACHE_SECONDS", "0")
+)
+# Per-check families in the OpenMetrics answer of /__heartbeat__ (docs: Metrics).
+DOCKERFLOW_METRICS_SHOW_CHECKS = env_bool("DOCKERFLOW_METRICS_SHOW_CHECKS", False)
