@@ -76,7 +76,9 @@ def _provides(dist: importlib.metadata.Distribution, package: str) -> bool:
 def _name(dist: importlib.metadata.Distribution) -> str | None:
     """The distribution's canonical name, or None when its METADATA has none."""
     try:
-        name = dist.metadata["Name"]
+        metadata = dist.metadata
+        # Asked first: from Python 3.12, reading a missing field with [] warns.
+        name = metadata["Name"] if "Name" in metadata else None
     except (OSError, ValueError):
         return None
     return _canonical(name) if isinstance(name, str) and name.strip() else None
