@@ -76,9 +76,9 @@ def _provides(dist: importlib.metadata.Distribution, package: str) -> bool:
 def _name(dist: importlib.metadata.Distribution) -> str | None:
     """The distribution's canonical name, or None when its METADATA has none."""
     try:
-        metadata = dist.metadata
-        # Asked first: from Python 3.12, reading a missing field with [] warns.
-        name = metadata["Name"] if "Name" in metadata else None
+        # Not metadata["Name"]: from Python 3.12, [] on a missing field warns.
+        names = dist.metadata.get_all("Name") or []
+        name = names[0] if names else None
     except (OSError, ValueError):
         return None
     return _canonical(name) if isinstance(name, str) and name.strip() else None
