@@ -5,8 +5,10 @@ workers) and then uvicorn (one process), against the machine's PostgreSQL and
 Redis reached through fault proxies, and drives it with wrk for a bounded time:
 normal pages, ``/__heartbeat__`` and ``/__lbheartbeat__``. Meanwhile the
 proxies cut and heal the database and Redis on a fixed schedule, a prober
-times every heartbeat from the client's side, and a sampler watches the
+times every heartbeat from the client's side, a scraper asks ``/__heartbeat__``
+for OpenMetrics every second as Prometheus would, and a sampler watches the
 database connections (``pg_stat_activity``) and the servers' memory (RSS).
+The servers reuse a heartbeat result for ``HEARTBEAT_CACHE_SECONDS``.
 
 Afterwards it reads the server's whole log and prints, per server:
 
@@ -14,6 +16,10 @@ Afterwards it reads the server's whole log and prints, per server:
 * non-2xx answers (and failed requests) on ``/__lbheartbeat__`` (target 0);
 * heartbeats answered within the heartbeat timeout plus a margin (target 100%),
   and heartbeats that told the truth about the services (target 100%);
+* scrapes answered with OpenMetrics within the same bound and telling the truth
+  (target 100%), and the checks run at most once per cache window in each
+  process however many probes and scrapes came (read from each process's
+  ``dockerflow_heartbeat_runs_total``);
 * ``request.summary`` lines: one valid JSON line for every answered request
   (nothing lost, nothing duplicated);
 * database connections: the most seen at once (target: a bound set by the
@@ -34,6 +40,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -64,8 +71,19 @@ WRK_ROLES = ("pages", "lb", "hb", "pages", "lb")
 #: Heartbeat timeout the servers run with, and the margin a probe may add.
 HEARTBEAT_TIMEOUT = 1.0
 HEARTBEAT_MARGIN = 1.0
+#: The servers reuse a heartbeat result this long (DOCKERFLOW_HEARTBEAT_CACHE_SECONDS).
+HEARTBEAT_CACHE_SECONDS = 0.25
+#: A heartbeat answer is judged for truth once a phase is this old: a run that
+#: began before the change may still be cached, and the next one may time out.
+TRUTH_GRACE = HEARTBEAT_TIMEOUT + HEARTBEAT_CACHE_SECONDS + 0.5
 #: Seconds between two probes of the client-side heartbeat prober.
 PROBE_INTERVAL = 0.2
+#: Seconds between two scrapes, and the Accept header Prometheus 2 sends.
+SCRAPE_INTERVAL = 1.0
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
 SAMPLE_INTERVAL = 0.5
 #: Database connections one worker process may hold at once: its request's
 #: connection plus one for each of the heartbeat's two database checks.
@@ -284,6 +302,88 @@ class HeartbeatProber(threading.Thread):
             time.sleep(max(0.0, PROBE_INTERVAL - (time.monotonic() - sent)))
 
 
+@dataclass(frozen=True)
+class Scrape:
+    """One OpenMetrics scrape of ``/__heartbeat__``: when, how long, and what it held."""
+
+    sent: float
+    seconds: float
+    status: int | None
+    #: Whether the answer was OpenMetrics: its content type, ending in ``# EOF``.
+    openmetrics: bool
+    #: ``dockerflow_heartbeat_healthy``.
+    healthy: float | None
+    #: The answering process and its ``dockerflow_heartbeat_runs_total``.
+    pid: str | None
+    runs: float | None
+    error: str | None
+
+
+_RUNS = re.compile(r'^dockerflow_heartbeat_runs_total\{pid="(\d+)"\} (\S+)$', re.MULTILINE)
+_HEALTHY = re.compile(r"^dockerflow_heartbeat_healthy (\S+)$", re.MULTILINE)
+
+
+def read_scrape(sent: float, seconds: float, status: int, content_type: str, body: str) -> Scrape:
+    """What one scrape's answer says (a few lines of the exposition, read with regexes)."""
+    runs, healthy = _RUNS.search(body), _HEALTHY.search(body)
+    return Scrape(
+        sent,
+        seconds,
+        status,
+        content_type.startswith("application/openmetrics-text") and body.endswith("# EOF\n"),
+        float(healthy.group(1)) if healthy else None,
+        runs.group(1) if runs else None,
+        float(runs.group(2)) if runs else None,
+        None,
+    )
+
+
+class Scraper(threading.Thread):
+    """A scrape of ``/__heartbeat__`` every SCRAPE_INTERVAL, with Prometheus' Accept header."""
+
+    def __init__(self, port: int, t0: float, seconds: float) -> None:
+        super().__init__(name="soak-scraper", daemon=True)
+        self.port, self.t0, self.seconds = port, t0, seconds
+        self.scrapes: list[Scrape] = []
+
+    def run(self) -> None:
+        while time.monotonic() - self.t0 < self.seconds:
+            sent = time.monotonic()
+            connection = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=HEARTBEAT_TIMEOUT + HEARTBEAT_MARGIN
+            )
+            try:
+                connection.request(
+                    "GET",
+                    "/__heartbeat__",
+                    headers={"User-Agent": "Prometheus/2.42.0", "Accept": PROMETHEUS_ACCEPT},
+                )
+                response = connection.getresponse()
+                body = response.read().decode("utf-8", "replace")
+                scrape = read_scrape(
+                    sent - self.t0,
+                    time.monotonic() - sent,
+                    response.status,
+                    response.getheader("Content-Type", ""),
+                    body,
+                )
+            except (OSError, http.client.HTTPException) as exc:
+                scrape = Scrape(
+                    sent - self.t0,
+                    time.monotonic() - sent,
+                    None,
+                    False,
+                    None,
+                    None,
+                    None,
+                    repr(exc),
+                )
+            finally:
+                connection.close()
+            self.scrapes.append(scrape)
+            time.sleep(max(0.0, SCRAPE_INTERVAL - (time.monotonic() - sent)))
+
+
 # --- wrk -----------------------------------------------------------------------
 
 
@@ -479,6 +579,7 @@ def soak_one(kind: str, seconds: float, wrk: str, postgres: str, redis: str) -> 
             # Under ASGI a persistent connection outlives its request's thread.
             "CONN_MAX_AGE": "0" if kind == "uvicorn" else "60",
             "DOCKERFLOW_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+            "DOCKERFLOW_HEARTBEAT_CACHE_SECONDS": str(HEARTBEAT_CACHE_SECONDS),
             "DOCKERFLOW_SUMMARY_LOG_PROBES": "true",
             "DOCKERFLOW_CHECKS": ",".join(
                 [
@@ -493,8 +594,10 @@ def soak_one(kind: str, seconds: float, wrk: str, postgres: str, redis: str) -> 
             t0 = time.monotonic()
             sampler = Sampler(server, with_database(postgres, database), application_name, t0)
             prober = HeartbeatProber(server.port, t0, seconds)
+            scraper = Scraper(server.port, t0, seconds)
             sampler.start()
             prober.start()
+            scraper.start()
             wrk_result: dict[str, Any] = {}
             wrk_thread = threading.Thread(
                 target=lambda: wrk_result.update(run_wrk(wrk, server.url, seconds)),
@@ -511,16 +614,80 @@ def soak_one(kind: str, seconds: float, wrk: str, postgres: str, redis: str) -> 
             redis_proxy.heal()
             wrk_thread.join(timeout=90)
             prober.join(timeout=HEARTBEAT_TIMEOUT + HEARTBEAT_MARGIN + 5)
+            scraper.join(timeout=HEARTBEAT_TIMEOUT + HEARTBEAT_MARGIN + 5)
             sampler.stop_event.set()
             sampler.join(timeout=10)
             server.stop()
             log = read_log(server.log_path)
     if not wrk_result:
         raise RuntimeError("wrk did not report")
-    return judge(kind, seconds, workers, phases, wrk_result, prober.probes, sampler.samples, log)
+    return judge(
+        kind,
+        seconds,
+        workers,
+        phases,
+        wrk_result,
+        prober.probes,
+        sampler.samples,
+        log,
+        scraper.scrapes,
+    )
 
 
 # --- Judging ------------------------------------------------------------------------
+
+
+def judge_scrapes(
+    phases: list[Phase], scrapes: list[Scrape], figures: dict[str, Any], targets: dict[str, bool]
+) -> None:
+    """The scrapes: OpenMetrics in time, the truth, and one run per cache window per process."""
+    limit = HEARTBEAT_TIMEOUT + HEARTBEAT_MARGIN
+    good = [s for s in scrapes if s.status == 200 and s.openmetrics and s.seconds <= limit]
+    figures["scrapes"] = len(scrapes)
+    figures["scrapes answered 200 OpenMetrics within timeout + margin"] = len(good)
+    figures["slowest scrape seconds"] = round(max((s.seconds for s in scrapes), default=0), 3)
+    targets["scrape: 100% OpenMetrics within timeout + margin"] = bool(scrapes) and len(
+        good
+    ) == len(scrapes)
+
+    judged, lies = 0, []
+    for scrape in scrapes:
+        phase = phase_at(phases, scrape.sent)
+        if scrape.sent < phase.start + TRUTH_GRACE or scrape.sent + scrape.seconds > phase.end:
+            continue
+        judged += 1
+        if scrape.healthy != (1.0 if phase.healthy else 0.0):
+            lies.append(f"at {scrape.sent:.1f}s in '{phase.name}': healthy {scrape.healthy}")
+    figures["scrapes judged for truth"] = judged
+    if lies:
+        figures["scrape lies (first 5)"] = lies[:5]
+    targets["scrape: told the truth"] = judged > 0 and not lies
+
+    # Each process counts its own runs of the checks; between two scrapes it
+    # answered, it may have run them once per cache window (and once more for a
+    # run in flight at each end), whatever the probes, scrapes and wrk asked.
+    seen: dict[str, list[Scrape]] = {}
+    for scrape in scrapes:
+        if scrape.pid is not None and scrape.runs is not None:
+            seen.setdefault(scrape.pid, []).append(scrape)
+    worst, excess = 0.0, []
+    for pid, observed in seen.items():
+        first, last = observed[0], observed[-1]
+        span = (last.sent + last.seconds) - first.sent
+        allowed = span / HEARTBEAT_CACHE_SECONDS + 2
+        runs = (last.runs or 0) - (first.runs or 0)
+        if span > 0:
+            worst = max(worst, runs / span)
+        if runs > allowed:
+            excess.append(f"pid {pid}: {runs:g} runs in {span:.1f}s (at most {allowed:.0f})")
+    figures["processes seen by the scrapes"] = len(seen)
+    figures["check runs per second, busiest process"] = round(worst, 2)
+    figures["check runs per second allowed"] = round(1 / HEARTBEAT_CACHE_SECONDS, 2)
+    if excess:
+        figures["processes over one run per cache window"] = excess
+    targets["checks: at most one run per cache window"] = (
+        any(len(observed) >= 2 for observed in seen.values()) and not excess
+    )
 
 
 def connection_bound(kind: str, workers: int) -> int:
@@ -542,6 +709,7 @@ def judge(
     probes: list[Probe],
     samples: Samples,
     log: LogFigures,
+    scrapes: list[Scrape],
 ) -> Result:
     figures: dict[str, Any] = {"workers": workers}
     targets: dict[str, bool] = {}
@@ -591,13 +759,18 @@ def judge(
     targets["heartbeat: 100% within timeout + margin"] = bool(probes) and len(in_time) == len(
         probes
     )
+    answered = sorted(p.seconds for p in probes if p.status is not None)
+    if answered:
+        figures["heartbeat latency median ms"] = round(statistics.median(answered) * 1000, 1)
+        figures["heartbeat latency p99 ms"] = round(
+            answered[min(len(answered) - 1, math.ceil(0.99 * len(answered)) - 1)] * 1000, 1
+        )
 
     # Truth: once a phase has settled, a heartbeat says 200 exactly when both are up.
-    grace = HEARTBEAT_TIMEOUT + 0.5
     judged, lies = 0, []
     for probe in probes:
         phase = phase_at(phases, probe.sent)
-        if probe.sent < phase.start + grace or probe.sent + probe.seconds > phase.end:
+        if probe.sent < phase.start + TRUTH_GRACE or probe.sent + probe.seconds > phase.end:
             continue
         judged += 1
         healthy_answer = probe.status == 200
@@ -608,6 +781,8 @@ def judge(
     if lies:
         figures["heartbeat lies (first 5)"] = lies[:5]
     targets["heartbeat: told the truth"] = judged > 0 and not lies
+
+    judge_scrapes(phases, scrapes, figures, targets)
 
     # The log: one valid JSON request.summary line per answered request.
     missing = sorted(rid for rid in answered_ids if log.rids[rid] == 0)

@@ -15,19 +15,25 @@ from typing import Any
 
 import pytest
 
+from dockerflow.django import metrics
+from dockerflow.django.heartbeat import CheckResult, HeartbeatResult, RunCounts
 from soak.soak import (
     AGENT,
+    HEARTBEAT_CACHE_SECONDS,
     HEARTBEAT_MARGIN,
     HEARTBEAT_TIMEOUT,
     MAX_CYCLE_SECONDS,
+    TRUTH_GRACE,
     WRK_ROLES,
     LogFigures,
     Probe,
     Samples,
+    Scrape,
     connection_bound,
     judge,
     phase_at,
     read_log,
+    read_scrape,
     schedule,
     with_database,
 )
@@ -109,8 +115,15 @@ def good_run() -> dict[str, Any]:
     }  # fmt: skip
     probes = []
     for n, phase in enumerate(phases):
-        sent = phase.start + HEARTBEAT_TIMEOUT + 1.0
+        sent = phase.start + TRUTH_GRACE + 0.5
         probes.append(Probe(f"soak-p-{n}", sent, 0.01, 200 if phase.healthy else 500, None, None))
+    # A scrape a second, answered by two workers in turn, each running the
+    # checks once a second (the cache allows two).
+    scrapes = []
+    for second in range(int(SECONDS)):
+        healthy = 1.0 if phase_at(phases, second + 0.0).healthy else 0.0
+        pid = "101" if second % 2 else "102"
+        scrapes.append(Scrape(float(second), 0.01, 200, True, healthy, pid, float(second), None))
     rids = Counter(
         ["soak-1-2", "soak-1-3", "soak-2-1", "soak-2-2", "soak-2-3", "soak-3-1", "soak-3-2"]
         + [p.rid for p in probes]
@@ -120,7 +133,14 @@ def good_run() -> dict[str, Any]:
         connections=[(t, 2) for t in range(int(SECONDS))],
         rss=[(float(t), {101: 50 * MiB, 102: 50 * MiB}) for t in range(int(SECONDS))],
     )
-    return {"phases": phases, "wrk_report": wrk, "probes": probes, "samples": samples, "log": log}
+    return {
+        "phases": phases,
+        "wrk_report": wrk,
+        "probes": probes,
+        "samples": samples,
+        "log": log,
+        "scrapes": scrapes,
+    }
 
 
 def run_judge(run: dict[str, Any]) -> dict[str, bool]:
@@ -233,3 +253,67 @@ def test_a_restarted_worker_is_a_miss() -> None:
     run = good_run()
     run["samples"].rss[-1] = (SECONDS - 1, {101: 50 * MiB, 103: 50 * MiB})
     assert run_judge(run)["no worker restarted"] is False
+
+
+# --- The scrapes ---------------------------------------------------------------------------
+
+
+def test_a_scrape_is_read_from_the_real_exposition() -> None:
+    result = HeartbeatResult((CheckResult("check_database_connected", (), 0.01),), 0.02)
+    body = metrics.render_openmetrics(
+        metrics.families(result, counts=RunCounts(runs=12), per_check=True, version=False)
+    ).decode()
+    scrape = read_scrape(3.0, 0.05, 200, metrics.OPENMETRICS_CONTENT_TYPE, body)
+    assert scrape.openmetrics
+    assert scrape.healthy == 1.0
+    assert scrape.runs == 12.0
+    assert scrape.pid is not None
+    assert scrape.pid.isdigit()
+    json_answer = read_scrape(3.0, 0.05, 200, "application/json", '{"status": "ok"}')
+    assert not json_answer.openmetrics
+    assert json_answer.runs is None
+
+
+def test_scrapes_that_are_not_openmetrics_or_slow_are_a_miss() -> None:
+    target = "scrape: 100% OpenMetrics within timeout + margin"
+    for broken in (
+        Scrape(5.0, 0.01, 200, False, None, None, None, None),
+        Scrape(5.0, HEARTBEAT_TIMEOUT + HEARTBEAT_MARGIN + 0.1, 200, True, 1.0, "101", 5.0, None),
+        Scrape(5.0, 0.01, 500, True, 1.0, "101", 5.0, None),
+        Scrape(5.0, 0.5, None, False, None, None, None, "ConnectionResetError()"),
+    ):
+        run = good_run()
+        run["scrapes"][5] = broken
+        assert run_judge(run)[target] is False, broken
+
+
+def test_a_scrape_that_lies_is_a_miss() -> None:
+    run = good_run()
+    phase = run["phases"][1]  # the database cut
+    sent = phase.start + TRUTH_GRACE + 0.5
+    run["scrapes"].append(Scrape(sent, 0.01, 200, True, 1.0, "101", 1.0, None))
+    assert run_judge(run)["scrape: told the truth"] is False
+
+
+def test_a_scrape_just_after_a_change_is_not_judged() -> None:
+    run = good_run()
+    phase = run["phases"][1]
+    run["scrapes"].append(Scrape(phase.start + 0.1, 0.01, 200, True, 1.0, "101", 1.0, None))
+    assert run_judge(run)["scrape: told the truth"] is True
+
+
+def test_more_than_one_run_per_cache_window_is_a_miss() -> None:
+    run = good_run()
+    last = run["scrapes"][-1]
+    # The worker ran the checks for every probe: far more than the cache allows.
+    runs = (last.runs or 0) + SECONDS / HEARTBEAT_CACHE_SECONDS * 3
+    run["scrapes"][-1] = Scrape(last.sent, last.seconds, 200, True, 1.0, last.pid, runs, None)
+    result = judge("gunicorn", SECONDS, WORKERS, **run)
+    assert result.targets["checks: at most one run per cache window"] is False
+    assert result.figures["processes over one run per cache window"]
+
+
+def test_runs_are_judged_only_with_two_scrapes_of_a_process() -> None:
+    run = good_run()
+    run["scrapes"] = run["scrapes"][:1]
+    assert run_judge(run)["checks: at most one run per cache window"] is False

@@ -170,17 +170,6 @@ class HeartbeatResult:
         return body
 
 
-def _added(
-    counts: Mapping[str, int], result: HeartbeatResult, hit: Callable[[CheckResult], bool]
-) -> dict[str, int]:
-    # Every check that ran gets an entry, 0 included: a counter that appears
-    # only at its first failure hides that failure from rate() and increase().
-    added = dict(counts)
-    for check in result.checks:
-        added[check.name] = added.get(check.name, 0) + int(hit(check))
-    return added
-
-
 @dataclass(frozen=True)
 class RunCounts:
     """How many runs of every configured check this process has made, and how they ended.
@@ -202,14 +191,21 @@ class RunCounts:
 
     def add(self, result: HeartbeatResult) -> RunCounts:
         """These counts with one more run, ``result``."""
+        runs, failures, timeouts = (
+            dict(self.check_runs),
+            dict(self.check_failures),
+            dict(self.check_timeouts),
+        )
+        for check in result.checks:
+            # Every check that ran gets an entry, 0 included: a counter that
+            # appears only at its first failure hides it from rate() and increase().
+            runs[check.name] = runs.get(check.name, 0) + 1
+            failures[check.name] = failures.get(check.name, 0) + int(
+                check.level >= result.fail_level
+            )
+            timeouts[check.name] = timeouts.get(check.name, 0) + int(check.timed_out)
         return RunCounts(
-            runs=self.runs + 1,
-            failures=self.failures + int(result.failed),
-            check_runs=_added(self.check_runs, result, lambda c: True),
-            check_failures=_added(
-                self.check_failures, result, lambda c: c.level >= result.fail_level
-            ),
-            check_timeouts=_added(self.check_timeouts, result, lambda c: c.timed_out),
+            self.runs + 1, self.failures + int(result.failed), runs, failures, timeouts
         )
 
 

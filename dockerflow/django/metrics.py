@@ -17,11 +17,11 @@ The "Metrics" documentation page has the table of families.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
 
@@ -56,8 +56,7 @@ _SUFFIXES = {"gauge": "", "counter": "_total", "info": "_info"}
 _LEVELS = "0 ok, 10 debug, 20 info, 30 warning, 40 error, 50 critical"
 
 
-@dataclass(frozen=True)
-class Family:
+class Family(NamedTuple):
     """One metric family: name, type (gauge, counter or info), help text, unit, samples.
 
     ``name`` is the family's name as its ``# TYPE`` line gives it, without the
@@ -230,6 +229,25 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
+@functools.lru_cache(maxsize=64)
+def _metadata(name: str, kind: str, unit: str, help_text: str) -> str:
+    # The same few families on every scrape: written once.
+    lines = [f"# TYPE {name} {kind}"]
+    if unit:
+        lines.append(f"# UNIT {name} {unit}")
+    lines.append(f"# HELP {name} {_escaped(help_text)}")
+    return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=256)
+def _label_set(labels: Labels) -> str:
+    # A scrape repeats the same few label sets (a check's name, the pid) in
+    # family after family, and every scrape repeats them again: escaped once.
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{key}="{_escaped(text)}"' for key, text in labels) + "}"
+
+
 def render_openmetrics(found: Sequence[Family]) -> bytes:
     """``found`` in the OpenMetrics 1.0 text format, UTF-8, ending with ``# EOF``.
 
@@ -239,17 +257,10 @@ def render_openmetrics(found: Sequence[Family]) -> bytes:
     """
     lines: list[str] = []
     for family in found:
-        lines.append(f"# TYPE {family.name} {family.type}")
-        if family.unit:
-            lines.append(f"# UNIT {family.name} {family.unit}")
-        lines.append(f"# HELP {family.name} {_escaped(family.help)}")
+        lines.append(_metadata(family.name, family.type, family.unit, family.help))
         name = family.sample_name
         for labels, value in family.samples:
-            if labels:
-                pairs = ",".join(f'{key}="{_escaped(text)}"' for key, text in labels)
-                lines.append(f"{name}{{{pairs}}} {_number(value)}")
-            else:
-                lines.append(f"{name} {_number(value)}")
+            lines.append(f"{name}{_label_set(labels)} {_number(value)}")
     lines.append("# EOF\n")
     return "\n".join(lines).encode("utf-8", "replace")
 
@@ -278,7 +289,7 @@ class HeartbeatCollector:
     def describe(self) -> Iterator[Metric]:
         """The families without samples: the names ``register()`` checks for clashes."""
         empty = families(None, counts=heartbeat.RunCounts(), version=False)
-        return _metrics([replace(family, samples=()) for family in empty])
+        return _metrics([family._replace(samples=()) for family in empty])
 
 
 def _metrics(found: Sequence[Family]) -> Iterator[Metric]:

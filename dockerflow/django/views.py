@@ -182,9 +182,18 @@ def wants_openmetrics(request: HttpRequest) -> bool:
         chosen = request.GET.get("format")
         if chosen is not None:
             return chosen == "openmetrics"
+    accept = request.META.get("HTTP_ACCEPT", "")
     # Most probes send no OpenMetrics in Accept: skip parsing the header for them.
-    if "openmetrics" not in request.META.get("HTTP_ACCEPT", "").lower():
-        return False
+    return "openmetrics" in accept.lower() and _prefers_openmetrics(accept)
+
+
+@functools.lru_cache(maxsize=64)
+def _prefers_openmetrics(accept: str) -> bool:
+    # Django's negotiation parses the header with the email package (about 0.1 ms);
+    # a Prometheus server sends the same header on every scrape, so remember the
+    # answer per header (bounded: a client making up headers only evicts others).
+    request = HttpRequest()
+    request.META["HTTP_ACCEPT"] = accept
     return request.get_preferred_type([_JSON, *_OPENMETRICS]) in _OPENMETRICS
 
 
