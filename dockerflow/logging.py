@@ -581,13 +581,20 @@ JsonLogFormatter = MozlogFormatter
 class MozlogHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler (stdout by default) that writes MozLog JSON.
 
-    ``name`` is the ``Logger`` field of every line.
+    ``name`` is the ``Logger`` field of every line it writes, whatever
+    formatter it is given: as Mozilla's handler does, it sets each record's
+    ``logger_name``, which :class:`MozlogFormatter` writes as ``Logger``.
     """
 
     def __init__(self, stream: Any = None, name: str = "Dockerflow") -> None:
         super().__init__(stream if stream is not None else sys.stdout)
         self.logger_name = name
         self.setFormatter(MozlogFormatter(logger_name=name))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record``, named after this handler."""
+        record.logger_name = self.logger_name
+        super().emit(record)
 
 
 class RequestIdLogFilter(logging.Filter):

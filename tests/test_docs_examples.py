@@ -214,9 +214,15 @@ def exec_settings(block: Directive, project: Path) -> dict[str, Any]:
 
 
 def logging_config_writes_mozlog(config: dict[str, Any], where: str, cwd: Path) -> None:
-    """Apply ``config`` with dictConfig in a subprocess; each logger must write MozLog."""
+    """Apply ``config`` with dictConfig in a subprocess; each logger must write MozLog.
+
+    On stdout, as Dockerflow asks. ``dockerflow.checks`` covers its child
+    ``dockerflow.checks.registry`` (Mozilla's logger for check results) too.
+    """
     loggers = sorted(config.get("loggers", {}))
     assert loggers, f"{where}: the LOGGING example configures no logger"
+    if "dockerflow.checks" in loggers and "dockerflow.checks.registry" not in loggers:
+        loggers = sorted([*loggers, "dockerflow.checks.registry"])
     code = (
         "import json, logging, logging.config, sys\n"
         f"logging.config.dictConfig(json.loads({json.dumps(json.dumps(config))}))\n"
@@ -225,7 +231,10 @@ def logging_config_writes_mozlog(config: dict[str, Any], where: str, cwd: Path) 
     )
     result = run_python(["-c", code], cwd=cwd)
     assert result.returncode == 0, f"{where}: {result.stderr}"
-    records = mozlog_lines(result.stdout + result.stderr)
+    assert not mozlog_lines(result.stderr), (
+        f'{where}: MozLog lines on stderr; give the handler "stream": "ext://sys.stdout"'
+    )
+    records = mozlog_lines(result.stdout)
     assert sorted(record["Type"] for record in records) == loggers, (
         f"{where}: expected one MozLog line per logger {loggers}, got:\n"
         f"{result.stdout}{result.stderr}"

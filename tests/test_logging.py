@@ -1056,3 +1056,48 @@ def test_record_class_whose_get_message_returns_no_string() -> None:
     }
     out = fmt(Structured("x", logging.INFO, "f.py", 1, "login", (), None))
     assert out["Fields"] == {"msg": "{'event': 'login'}"}
+
+
+def test_handler_name_wins_over_a_formatter_set_later() -> None:
+    # Mozilla's MozlogHandler: its name is the Logger of its lines, whatever
+    # formatter the configuration gives it (issue 13, item 4).
+    stream = io.StringIO()
+    handler = MozlogHandler(stream, name="MyService")
+    handler.setFormatter(JsonLogFormatter(logger_name="Other"))
+    handler.handle(make_record("m"))
+    assert check_mozlog(stream.getvalue().strip())["Logger"] == "MyService"
+
+
+def test_handler_name_in_dict_config_with_a_formatter(capsys: pytest.CaptureFixture[str]) -> None:
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {
+                "json": {"()": "dockerflow.logging.JsonLogFormatter", "logger_name": "Other"}
+            },
+            "handlers": {
+                "mozlog": {
+                    "class": "dockerflow.logging.MozlogHandler",
+                    "name": "MyService",
+                    "formatter": "json",
+                }
+            },
+            "loggers": {"tests.handler_name": {"handlers": ["mozlog"], "level": "INFO"}},
+        }
+    )
+    logger = logging.getLogger("tests.handler_name")
+    try:
+        logger.info("named")
+    finally:
+        logger.handlers = []
+    out = check_mozlog(capsys.readouterr().out.strip())
+    assert (out["Logger"], out["Fields"]) == ("MyService", {"msg": "named"})
+
+
+def test_handler_name_is_no_field_and_a_plain_formatter_still_works() -> None:
+    stream = io.StringIO()
+    handler = MozlogHandler(stream, name="MyService")
+    handler.setFormatter(logging.Formatter("%(logger_name)s: %(message)s"))
+    handler.handle(make_record("plain"))
+    assert stream.getvalue() == "MyService: plain\n"

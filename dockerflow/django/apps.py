@@ -20,7 +20,8 @@ class DockerflowConfig(AppConfig):
 
     def ready(self) -> None:
         """Register the system checks; install the drain log filter."""
-        from . import drain, system_checks
+        from . import drain, request_log, system_checks
 
         system_checks.register()
         drain.install_log_filter()
+        request_log.register_request_formatter()

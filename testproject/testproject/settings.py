@@ -127,6 +127,7 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "formatter": "json",
             "filters": ["request_id"],
+            "stream": "ext://sys.stdout",
         },
     },
     "loggers": {
