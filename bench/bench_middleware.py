@@ -6,7 +6,7 @@ signals, URL resolution, a trivial view, ``response.close()``) in-process:
 - ``middleware.overhead``: seconds a request takes with ``DockerflowMiddleware``
   minus seconds without it. The ``request.summary`` logger formats every
   record with the package's own MozLog formatter and drops the text, so the
-  formatting cost counts. Target (issue 7): at most 0.3x Mozilla's overhead.
+  formatting cost counts. Target (issue 12): at most 0.5x Mozilla's overhead.
 - ``lbheartbeat.request``: one ``GET /__lbheartbeat__`` with the middleware
   first in a typical stack. Target: no slower than Mozilla's.
 - ``middleware.request`` (ours only): the whole request with the middleware
@@ -98,7 +98,7 @@ def main() -> None:
     assert lbheartbeat() == 200
 
     bare_s, with_s = benchlib.best_interleaved([bare, with_middleware], number=NUMBER)
-    benchlib.emit("middleware.overhead", with_s - bare_s, 0.3)
+    benchlib.emit("middleware.overhead", with_s - bare_s, 0.5)
     benchlib.emit_baseline("middleware.request", with_s, bare_s, "bare Django request", None)
     benchlib.emit("lbheartbeat.request", benchlib.best_per_op(lbheartbeat, number=NUMBER), 1.0)
 

@@ -338,7 +338,22 @@ def _log_summary(
     }
     if conf.SUMMARY_LOG_QUERYSTRING:
         fields["querystring"] = unquote(request.META.get("QUERY_STRING", ""))
-    summary_logger.log(level, _message(exception), exc_info=exception, extra=fields)
+    # Logger.makeRecord and Logger.handle, the public steps of Logger.log without
+    # its search of the call stack for the caller's file and line, which would
+    # only ever find this function.
+    exc_info = None if exception is None else (type(exception), exception, exception.__traceback__)
+    record = summary_logger.makeRecord(
+        summary_logger.name,
+        level,
+        __file__,
+        0,
+        _message(exception),
+        (),
+        exc_info,
+        "__call__",
+        fields,
+    )
+    summary_logger.handle(record)
 
 
 def _message(exception: BaseException | None) -> str:
