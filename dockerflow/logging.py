@@ -432,11 +432,11 @@ def _fields(record: logging.LogRecord) -> dict[Any, Any]:
     """The ``Fields`` of ``record``: its extras, ``msg``, then its exception."""
     # Values of the types json writes (str, int, float, bool) go in as they
     # are; anything else through the sanitizer.
-    fields: dict[Any, Any] = {}
-    for key, value in record.__dict__.items():
-        if key in _RECORD_ATTRS or value is None:
-            continue
-        fields[key] = value if type(value) in _JSON_SCALARS else _sanitize(value)
+    fields: dict[Any, Any] = {
+        key: value if type(value) in _JSON_SCALARS else _sanitize(value)
+        for key, value in record.__dict__.items()
+        if key not in _RECORD_ATTRS and value is not None
+    }
     msg = _message(record)
     if msg or not fields:  # MozLog wants at least one field
         fields["msg"] = msg
@@ -478,6 +478,7 @@ class MozlogFormatter(logging.Formatter):
         defaults: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(fmt or format, datefmt, style, validate, defaults=defaults)
+        self._version_json = _encode_text(self.LOGGING_FORMAT_VERSION)
         self.logger_name = logger_name
         self.hostname = socket.gethostname()
 
@@ -536,7 +537,7 @@ class MozlogFormatter(logging.Formatter):
                 f',"Type":{_encode_text(getattr(record, "name", ""))}'
                 f',"Logger":{logger_json}'
                 f',"Hostname":{self._hostname_json}'
-                f',"EnvVersion":{_ENCODER.encode(self.LOGGING_FORMAT_VERSION)}'
+                f',"EnvVersion":{self._version_json}'
                 f',"Severity":{_severity(getattr(record, "levelno", None))}'
                 f',"Pid":{pid},"Fields":{fields_json}}}'
             )

@@ -330,10 +330,15 @@ def _release_connections(name: str) -> None:
             connection.close()
         except Exception as exc:
             logger.warning("Closing database %r after %s failed: %r", connection.alias, name, exc)
-        # SQLite keeps an in-memory database open on close() (closing would
-        # destroy it); dropping that wrapper would only leak its connection.
-        if connection.connection is None:
-            del connections[connection.alias]
+        # SQLite's close() keeps an in-memory database open, because closing the
+        # last connection destroys it. A pool thread's connection is never the
+        # last one that matters: a shared-cache database (the test database)
+        # lives on in the other connections, and a private ":memory:" one is
+        # this thread's alone. Left open, it is reported unclosed at exit.
+        if connection.connection is not None:
+            connection.connection.close()
+            connection.connection = None
+        del connections[connection.alias]
 
 
 def _follow(

@@ -7,8 +7,9 @@ heartbeat's own checks are deployment checks, so a plain ``manage.py check``
 (an image build without a database) never runs them, while
 ``manage.py check --deploy --tag dockerflow`` does.
 
-Importing this module imports neither django-health-check nor the heartbeat
-engine: they are imported when a check that needs them runs.
+Importing this module imports neither django-health-check, the heartbeat
+engine nor ``importlib.metadata``: they are imported when a check that needs
+them runs.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from .. import health
-from ..distribution import REPAIR_HINT, install_problem
 from .conf import SETTINGS, conf
 
 __all__ = [
@@ -46,6 +46,10 @@ Messages = list[checks.CheckMessage]
 
 def check_distribution(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> Messages:
     """Report Mozilla's ``dockerflow`` installed beside this package (E004)."""
+    # importlib.metadata costs some 30 ms to import: only when checks run,
+    # never at django.setup() or a worker's boot.
+    from ..distribution import REPAIR_HINT, install_problem
+
     problem = install_problem()
     if problem is None:
         return []
