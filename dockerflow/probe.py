@@ -1,9 +1,11 @@
 """A container health probe that needs nothing but the standard library.
 
-``python -m dockerflow.probe [URL] [--timeout SECONDS] [--host HOST]`` asks a
-running server for ``URL`` and exits 0 when it answers 2xx, 1 otherwise (an
-HTTP 3xx, 4xx or 5xx, connection refused, a timeout, a DNS failure, a bad
-response). Only argparse's usage errors exit 2, the code Docker reserves.
+``dockerflow-probe [URL] [--timeout SECONDS] [--host HOST]`` (or ``python -m
+dockerflow.probe``) asks a running server for ``URL`` (or, for a path such as
+``/__version__``, that path on ``http://127.0.0.1:$PORT``) and exits 0 when
+it answers 2xx, 1 otherwise (an HTTP 3xx, 4xx or 5xx, connection refused, a
+timeout, a DNS failure, a bad response). Only argparse's usage errors exit 2,
+the code Docker reserves.
 
 It speaks HTTP with :mod:`http.client` and reads its command line with
 :mod:`argparse`, and imports neither Django nor the project, so it suits slim
@@ -15,7 +17,6 @@ images without curl.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import socket
 import sys
@@ -23,6 +24,10 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import http.client
 
 __all__ = [
     "DEFAULT_PATH",
@@ -219,13 +224,24 @@ def parse_timeout(text: str) -> float:
     return value
 
 
-def default_url(environ: Mapping[str, str] | None = None) -> str:
-    """``http://127.0.0.1:$PORT/__lbheartbeat__`` (``$PORT`` defaults to 8000)."""
+def default_url(environ: Mapping[str, str] | None = None, path: str = DEFAULT_PATH) -> str:
+    """``http://127.0.0.1:$PORT`` and ``path`` (``$PORT`` defaults to 8000).
+
+    ``path`` defaults to ``/__lbheartbeat__``; an exec-form HEALTHCHECK, which
+    cannot expand ``$PORT`` itself, passes ``/__version__`` for a drain-safe
+    probe of the same server.
+    """
     env = os.environ if environ is None else environ
     port = env.get("PORT", "").strip() or "8000"
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"$PORT is {port!r}, not a TCP port number; pass a URL instead")
-    return f"http://127.0.0.1:{int(port)}{DEFAULT_PATH}"
+    return f"http://127.0.0.1:{int(port)}{path}"
+
+
+def _expanded(text: str) -> str:
+    """The URL to probe: ``text``, or for a path (``/__version__``) that path on
+    ``http://127.0.0.1:$PORT``."""
+    return default_url(path=text) if text.startswith("/") else text
 
 
 # --- The HTTP exchange ---------------------------------------------------------
@@ -261,6 +277,12 @@ class _Exchange:
             self.outcome = exc
 
     def _get(self) -> _Answer:
+        # Imported here, not at the top: http.client (with email and ssl) is
+        # the largest part of the probe's start-up, and
+        # ``manage.py dockerflow_heartbeat`` imports this module for its
+        # options even when it runs the checks in-process.
+        import http.client
+
         target = self.target
         connection: http.client.HTTPConnection
         if target.scheme == "https":
@@ -297,6 +319,8 @@ class _Exchange:
 
 
 def _describe_error(exc: Exception, exchange: _Exchange) -> str:
+    import http.client  # already imported by the exchange that failed
+
     target = exchange.target
     where = f"{target.host} port {target.port}"
     if isinstance(exc, TimeoutError):
@@ -419,9 +443,9 @@ def argparse_type(check: Callable[[str], object]) -> Callable[[str], str]:
     return convert
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m dockerflow.probe",
+        prog=prog,
         description=(
             "Probe a Dockerflow endpoint over HTTP, for container HEALTHCHECKs. "
             "Imports neither Django nor the project."
@@ -432,9 +456,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "url",
         nargs="?",
-        type=argparse_type(validate_url),
-        help=f"the http(s) URL to GET (default: http://127.0.0.1:$PORT{DEFAULT_PATH}, "
-        "$PORT defaulting to 8000)",
+        type=argparse_type(lambda text: validate_url(_expanded(text))),
+        help=f"the http(s) URL to GET, or a path on http://127.0.0.1:$PORT "
+        f"(default: {DEFAULT_PATH}; $PORT defaults to 8000)",
     )
     parser.add_argument(
         "--timeout",
@@ -451,16 +475,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "dockerflow-probe") -> int:
     """Run the probe from the command line; return the exit code."""
-    parser = _parser()
+    parser = _parser(prog)
     arguments = parser.parse_args(argv)
-    url = arguments.url
-    if url is None:
-        try:
-            url = default_url()
-        except ValueError as exc:
-            parser.error(str(exc))
+    try:
+        url = default_url() if arguments.url is None else _expanded(arguments.url)
+    except ValueError as exc:  # $PORT is not a port number
+        parser.error(str(exc))
     result = probe_url(url, timeout=parse_timeout(arguments.timeout), host=arguments.host)
     stream = sys.stdout if result.healthy else sys.stderr
     stream.write(result.report() + "\n")
@@ -469,4 +491,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m dockerflow.probe"))

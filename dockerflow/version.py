@@ -467,9 +467,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m dockerflow.version",
+        prog=prog,
         description="Write or check a Dockerflow version.json (source, version, commit, build).",
         epilog="Exit status: 0 success, 1 invalid or undetectable values (nothing written) "
         "or an invalid file, 2 wrong arguments.",
@@ -513,12 +513,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``python -m dockerflow.version``; return the exit status."""
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "dockerflow-version") -> int:
+    """Run ``dockerflow-version`` (or ``python -m dockerflow.version``); return the exit status.
+
+    ``prog`` is the name the usage and help messages give the command.
+    """
+    args = _parser(prog).parse_args(argv)
     status: int = args.handler(args)
     return status
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m dockerflow.version"))

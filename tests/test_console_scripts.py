@@ -132,6 +132,7 @@ def test_version_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
 def test_version_help_exits_0(tmp_path: Path) -> None:
     done = script("dockerflow-version", "--help", cwd=tmp_path)
     assert done.returncode == 0
+    assert done.stdout.startswith("usage: dockerflow-version ")  # its own name, not python -m
     assert "write" in done.stdout
     assert "check" in done.stdout
 
@@ -159,6 +160,20 @@ def test_probe_default_url_follows_port(server: Server, tmp_path: Path) -> None:
     done = script("dockerflow-probe", cwd=tmp_path, env={"PORT": str(server.port)})
     assert done.returncode == 0, done.stderr
     assert f"{server.url}/__lbheartbeat__" in done.stdout
+
+
+@pytest.mark.e2e
+def test_probe_a_path_on_port(server: Server, tmp_path: Path) -> None:
+    # The drain-safe exec-form HEALTHCHECK: ["dockerflow-probe", "/__version__"].
+    done = script("dockerflow-probe", "/__version__", cwd=tmp_path, env={"PORT": str(server.port)})
+    assert done.returncode == 0, done.stderr
+    assert f"{server.url}/__version__" in done.stdout
+
+
+def test_probe_help_names_the_script(tmp_path: Path) -> None:
+    done = script("dockerflow-probe", "--help", cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: dockerflow-probe ")
 
 
 @pytest.mark.e2e

@@ -128,7 +128,7 @@ RUNS: dict[str, Run] = {
     'uvicorn myproject.asgi:application --host 0.0.0.0 --port "$PORT" --workers 4 '
     "--no-access-log": Run(serves=True),
     "DJANGO_SETTINGS_MODULE=myproject.settings python manage.py collectstatic --noinput": Run(),
-    '["dockerflow-probe", "http://127.0.0.1:8000/__version__", "--timeout", "4"]': (VERSION_PROBE),
+    '["dockerflow-probe", "/__version__", "--timeout", "4"]': (VERSION_PROBE),
     '["gunicorn", "myproject.wsgi:application", "--workers", "4"]': Run(serves=True),
     'exec uvicorn myproject.asgi:application --host 0.0.0.0 --port "$PORT" --workers 4 '
     "--no-access-log": Run(serves=True),

@@ -661,7 +661,7 @@ def test_main_command_lines(argv: list[str], code: int, capsys: pytest.CaptureFi
             exit_code = int(exc.code or 0)
     assert exit_code == code, capsys.readouterr()
     if code == 2:
-        assert "usage: python -m dockerflow.probe" in capsys.readouterr().err
+        assert "usage: dockerflow-probe" in capsys.readouterr().err
 
 
 def run_probe(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> Any:
@@ -811,3 +811,27 @@ def test_cli_imports_no_django_even_with_settings_in_the_environment() -> None:
     modules = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line]
     assert "dockerflow" in modules  # -m runs the module itself as __main__
     assert not [m for m in modules if m.split(".")[0] in ("django", "testproject")]
+
+
+def test_a_path_is_probed_on_port_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An exec-form HEALTHCHECK cannot expand $PORT: "/__version__" means that
+    # path on http://127.0.0.1:$PORT, the drain-safe probe of the same server.
+    with serving(http("200 OK")) as s:
+        port = s.url.split(":")[2].split("/")[0]
+        monkeypatch.setenv("PORT", port)
+        assert main(["/__version__"]) == 0
+    out = capsys.readouterr().out
+    assert f"http://127.0.0.1:{port}/__version__" in out
+
+
+@pytest.mark.parametrize(("argv", "words"), [(["/__version__"], "$PORT"), (["/a b"], "URL")])
+def test_a_path_with_a_bad_port_or_path_is_a_usage_error(
+    argv: list[str], words: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PORT", "not-a-port" if words == "$PORT" else "8000")
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert words in capsys.readouterr().err

@@ -39,6 +39,7 @@ __all__ = [
     "version_callback",
 ]
 
+#: The checks ``DOCKERFLOW_CHECKS`` names when a project does not set it.
 DEFAULT_CHECKS = (
     "dockerflow.django.checks.check_database_connected",
     "dockerflow.django.checks.check_migrations_applied",
