@@ -43,12 +43,12 @@ REPAIR_HINT = (
     f"and replace `{MOZILLA_DISTRIBUTION_NAME}==...` by `{DISTRIBUTION_NAME}` in your requirements."
 )
 
-_SEPARATORS = re.compile(r"[-_.]+")
+_SEPARATORS = r"[-_.]+"
 
 
 def _canonical(name: str) -> str:
     """The name as the package index compares names (PEP 503): ``Django_Dockerflow`` is ours."""
-    return _SEPARATORS.sub("-", name).lower()
+    return re.sub(_SEPARATORS, "-", name).lower()
 
 
 def _read(dist: importlib.metadata.Distribution, filename: str) -> str | None:

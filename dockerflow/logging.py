@@ -59,7 +59,7 @@ MAX_REQUEST_ID_LENGTH = 128
 
 # Characters that cannot break a log line, a header or a shell; a client's id
 # made of anything else is replaced, so it can never forge log content.
-_REQUEST_ID_RE = re.compile(rf"[A-Za-z0-9._:\-]{{1,{MAX_REQUEST_ID_LENGTH}}}")
+_REQUEST_ID = rf"[A-Za-z0-9._:\-]{{1,{MAX_REQUEST_ID_LENGTH}}}"
 
 
 def is_valid_request_id(value: object) -> TypeGuard[str]:
@@ -67,7 +67,7 @@ def is_valid_request_id(value: object) -> TypeGuard[str]:
 
     It must be a string of 1 to 128 characters from ``A-Z a-z 0-9 . _ : -``.
     """
-    return type(value) is str and _REQUEST_ID_RE.fullmatch(value) is not None
+    return type(value) is str and re.fullmatch(_REQUEST_ID, value) is not None
 
 
 _UUID4_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)

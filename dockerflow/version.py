@@ -136,13 +136,13 @@ FIELDS = ("source", "version", "commit", "build")
 #: A full git object name: SHA-1 (40 hex digits) or SHA-256 (64).
 COMMIT_LENGTHS = (40, 64)
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = r"[\x00-\x1f\x7f]"
 
 
 def _url_problem(name: str, value: str) -> str | None:
     if value == "":
         return f"{name} is empty; it must be an http(s) URL"
-    if _CONTROL.search(value) or any(c.isspace() for c in value):
+    if re.search(_CONTROL, value) or any(c.isspace() for c in value):
         return f"{name} {value!r} contains whitespace or control characters"
     try:
         parts = urlsplit(value)
@@ -194,7 +194,7 @@ def _field_problems(obj: Mapping[str, Any]) -> dict[str, str]:
             problem = _url_problem(name, value)
         elif name == "commit":
             problem = _commit_problem(value)
-        elif _CONTROL.search(value):
+        elif re.search(_CONTROL, value):
             problem = f"version {value!r} contains control characters"
         else:
             problem = None

@@ -46,7 +46,7 @@ AsyncCheck = Callable[..., Awaitable[list[checks.CheckMessage]]]
 MAX_NAME_LENGTH = 200
 
 #: Memory addresses make a repr change from one process to the next.
-_MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_MEMORY_ADDRESS = r" at 0x[0-9a-fA-F]+"
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -73,7 +73,7 @@ class ResolvedCheck:
 
 
 def _entry_text(entry: Any) -> str:
-    return redact(entry if isinstance(entry, str) else _MEMORY_ADDRESS.sub("", repr(entry)))
+    return redact(entry if isinstance(entry, str) else re.sub(_MEMORY_ADDRESS, "", repr(entry)))
 
 
 def _bad(
