@@ -195,7 +195,8 @@ def test_every_script_prints_the_protocol(script: Path) -> None:
         text=True,
         env=env,
         cwd=BENCH.parent.parent,
-        timeout=120,
+        # valgrind runs two interpreters under callgrind: minutes on a loaded machine
+        timeout=600 if script.name == "bench_instructions.py" else 120,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -215,3 +216,38 @@ def test_every_script_prints_the_protocol(script: Path) -> None:
             assert line["instructions"] > 0
         else:
             assert isinstance(line["seconds"], float)
+
+
+def load_bench_command() -> ModuleType:
+    sys.path.insert(0, str(BENCH))  # its own imports (benchlib)
+    try:
+        spec = importlib.util.spec_from_file_location("bench_command", BENCH / "bench_command.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    return module
+
+
+def test_the_command_runner_insists_on_exit_0(tmp_path: Path) -> None:
+    bench_command = load_bench_command()
+    run_once = bench_command.runner(
+        [sys.executable, "-c", "raise SystemExit(3)"], cwd=tmp_path, env={}
+    )
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        run_once()
+    assert failed.value.returncode == 3
+    assert bench_command.runner([sys.executable, "-c", "pass"], cwd=tmp_path, env={})() == 0
+
+
+def test_the_command_runner_kills_a_command_that_hangs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench_command = load_bench_command()
+    monkeypatch.setattr(bench_command, "PROCESS_TIMEOUT", 0.5)
+    run_once = bench_command.runner(["sleep", "30"], cwd=tmp_path, env={})
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        run_once()
+    assert failed.value.returncode == -9  # SIGKILL from the watchdog, long before 30 s
