@@ -26,7 +26,7 @@ def _fresh() -> Iterator[None]:
     hb.entered.clear()
     yield
     hb.gate.set()
-    hb._wait_until(lambda: not heartbeat.engine._running, seconds=10)
+    hb._wait_until(lambda: hb.active[0] == 0, seconds=10)  # blocking_check has returned
     heartbeat.reset()
 
 
