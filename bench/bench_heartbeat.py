@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -241,28 +239,11 @@ def run_case(case: str) -> dict[str, Any]:
         return {"seconds": benchlib.best_per_op(lambda: heartbeat(app), number=number, repeats=5)}
 
 
-def child(case: str) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
-    result = subprocess.run(
-        [sys.executable, str(HERE), "--case", case],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tempfile.gettempdir(),
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"case {case} failed:\n{result.stdout}{result.stderr}")
-    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return figures
-
-
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--case":
         print(json.dumps(run_case(sys.argv[2])))
         return
-    figures = {case: child(case) for case in CASES}
+    figures = {case: benchlib.case_in_child(HERE, case) for case in CASES}
     benchlib.emit("heartbeat.five_100ms_checks", figures["five"]["seconds"], 0.25)
     hang = figures["hang"]["seconds"]
     benchlib.emit("heartbeat.hang_3s_timeout_1s", hang, round(1.05 * HANG_TIMEOUT / HANG, 3))

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -105,30 +103,13 @@ def run_case(case: str) -> dict[str, Any]:
         return {"json": json_probe, "openmetrics": scrape}
 
 
-def child(case: str) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
-    result = subprocess.run(
-        [sys.executable, str(HERE), "--case", case],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tempfile.gettempdir(),
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"case {case} failed:\n{result.stdout}{result.stderr}")
-    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return figures
-
-
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--case":
         print(json.dumps(run_case(sys.argv[2])))
         return
     if not benchlib.is_ours():
         return  # Mozilla's package answers no scrape: nothing to compare
-    figures = {case: child(case) for case in CASES}
+    figures = {case: benchlib.case_in_child(HERE, case) for case in CASES}
     benchlib.emit_baseline(
         "metrics.openmetrics_vs_json",
         figures["run"]["openmetrics"],

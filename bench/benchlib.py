@@ -13,9 +13,12 @@ import io
 import json
 import logging
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 #: Bounds of every measurement: at most this many repeats, and stop early once
@@ -208,3 +211,24 @@ def wsgi_environ(path: str, method: str = "GET", **headers: str) -> dict[str, An
 def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
     """A WSGI ``start_response`` that discards the status line."""
     return
+
+
+def case_in_child(script: Path, case: str) -> dict[str, Any]:
+    """Run ``script --case CASE`` in a fresh interpreter; return the JSON object it prints last.
+
+    Each case gets its own process, so the Django settings of one cannot leak
+    into the next.
+    """
+    result = subprocess.run(
+        [sys.executable, str(script), "--case", case],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(script.parent)},
+        cwd=tempfile.gettempdir(),
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"case {case} failed:\n{result.stdout}{result.stderr}")
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
