@@ -20,7 +20,7 @@ from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import connection, connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -616,10 +616,24 @@ def test_uid_after_logout(client: Client, logged: Captured, user: User) -> None:
 
 @pytest.mark.django_db(transaction=True)  # the async ORM runs in another thread
 async def test_uid_async(async_client: AsyncClient, logged: Captured) -> None:
-    user = await User.objects.acreate_user("ann", password="not-used")
-    await async_client.aforce_login(user)
-    await async_client.get("/async/")
-    assert logged.summary()["Fields"]["uid"] == user.pk
+    try:
+        user = await User.objects.acreate_user("ann", password="not-used")
+        await async_client.aforce_login(user)
+        await async_client.get("/async/")
+        assert logged.summary()["Fields"]["uid"] == user.pk
+    finally:
+        # The async ORM calls above ran in asgiref's thread, outside any request,
+        # so no request_finished closes the connection they opened there, and
+        # SQLite's close() keeps an in-memory database open anyway (Python 3.13
+        # reports it unclosed at exit): close it in that thread.
+        await sync_to_async(_close_this_threads_databases)()
+
+
+def _close_this_threads_databases() -> None:
+    for database in connections.all(initialized_only=True):
+        if database.connection is not None:
+            database.connection.close()
+            database.connection = None
 
 
 def test_uid_of_a_user_set_by_another_middleware(logged: Captured) -> None:
