@@ -238,10 +238,17 @@ def default_url(environ: Mapping[str, str] | None = None, path: str = DEFAULT_PA
     return f"http://127.0.0.1:{int(port)}{path}"
 
 
-def _expanded(text: str) -> str:
-    """The URL to probe: ``text``, or for a path (``/__version__``) that path on
-    ``http://127.0.0.1:$PORT``."""
-    return default_url(path=text) if text.startswith("/") else text
+def _url_argument(text: str) -> str:
+    """argparse ``type`` of the URL argument: the URL to probe, validated.
+
+    A path (``/__version__``) becomes that path on ``http://127.0.0.1:$PORT``.
+    """
+    try:
+        url = default_url(path=text) if text.startswith("/") else text
+        validate_url(url)
+    except ValueError as exc:  # a bad URL, or $PORT not a port number
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return url
 
 
 # --- The HTTP exchange ---------------------------------------------------------
@@ -456,7 +463,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "url",
         nargs="?",
-        type=argparse_type(lambda text: validate_url(_expanded(text))),
+        type=_url_argument,
         help=f"the http(s) URL to GET, or a path on http://127.0.0.1:$PORT "
         f"(default: {DEFAULT_PATH}; $PORT defaults to 8000)",
     )
@@ -479,10 +486,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "dockerflow-probe") -> i
     """Run the probe from the command line; return the exit code."""
     parser = _parser(prog)
     arguments = parser.parse_args(argv)
-    try:
-        url = default_url() if arguments.url is None else _expanded(arguments.url)
-    except ValueError as exc:  # $PORT is not a port number
-        parser.error(str(exc))
+    url = arguments.url
+    if url is None:
+        try:
+            url = default_url()
+        except ValueError as exc:  # $PORT is not a port number
+            parser.error(str(exc))
     result = probe_url(url, timeout=parse_timeout(arguments.timeout), host=arguments.host)
     stream = sys.stdout if result.healthy else sys.stderr
     stream.write(result.report() + "\n")
